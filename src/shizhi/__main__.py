@@ -1,0 +1,3 @@
+from shizhi.cli import main
+
+main()

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from shizhi.api import api
+from shizhi.core.views import healthz
+
+admin.site.site_header = "市治 · 系统管理"
+admin.site.site_title = "市治管理后台"
+admin.site.index_title = "数据管理"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("login/", auth_views.LoginView.as_view(template_name="cockpit/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("core/", include("shizhi.core.urls")),
+    path("", include("shizhi.cockpit.urls")),
+]
