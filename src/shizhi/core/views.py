@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from shizhi.cockpit import selectors as cockpit_selectors
+from shizhi.cockpit.web import page_errors, paginate, query_without_page
+from shizhi.core import selectors
+from shizhi.core.models import UnitKind
+from shizhi.core.permissions import has_perm
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -23,3 +32,85 @@ def healthz(request: HttpRequest) -> JsonResponse:
         db.update(status="error", error=str(exc)[:200])
         status = 503
     return JsonResponse({"status": "ok" if status == 200 else "error", "database": db}, status=status)
+
+
+# ----------------------------------------
+# Pages (行政区划、承办单位、审计日志、工作日历): thin, the shaping lives in shizhi.cockpit.selectors.
+# ----------------------------------------
+
+
+@login_required
+@page_errors
+def area_index(request: HttpRequest) -> HttpResponse:
+    """The city's page when there is one city; otherwise the list of cities (or how to load some)."""
+    cities = cockpit_selectors.city_list(actor=request.user)
+    if len(cities) == 1:
+        return redirect("core:area_detail", area_id=cities[0].pk)
+    return render(request, "core/area_index.html", {"cities": cities})
+
+
+@login_required
+@page_errors
+def area_detail(request: HttpRequest, area_id: int) -> HttpResponse:
+    page = cockpit_selectors.area_page(actor=request.user, area_id=area_id)
+    return render(request, "core/area_detail.html", page)
+
+
+@login_required
+@page_errors
+def unit_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    q = request.GET.get("q", "").strip()[:64]
+    if kind not in UnitKind.values:
+        kind = ""
+    units = selectors.unit_list(actor=request.user, kind=kind or None, q=q or None)
+    return render(
+        request,
+        "core/unit_list.html",
+        {
+            "page": paginate(request, units),
+            "kinds": UnitKind.choices,
+            "kind": kind,
+            "q": q,
+            "query": query_without_page(request),
+        },
+    )
+
+
+@login_required
+@page_errors
+def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
+    return render(request, "core/unit_detail.html", cockpit_selectors.unit_page(actor=request.user, unit_id=unit_id))
+
+
+@login_required
+@page_errors
+def audit(request: HttpRequest) -> HttpResponse:
+    if not has_perm(request.user, "core.view_audit"):
+        raise PermissionDenied("只有管理员和督办员可以查看审计日志")
+    filters = {key: request.GET.get(key, "").strip()[:64] for key in ("action", "object_type", "object_id", "user")}
+    events = selectors.audit_list(
+        actor=request.user,
+        action=filters["action"] or None,
+        object_type=filters["object_type"] or None,
+        object_id=filters["object_id"] or None,
+        actor_id=cockpit_selectors.audit_actor_id(filters["user"]),
+    )
+    page = paginate(request, events)
+    return render(
+        request,
+        "core/audit_list.html",
+        {
+            "page": page,
+            "rows": [(e, cockpit_selectors.audit_change_rows(e)) for e in page.object_list],
+            "filters": filters,
+            "choices": cockpit_selectors.audit_filter_choices(actor=request.user),
+            "query": query_without_page(request),
+        },
+    )
+
+
+@login_required
+def calendar(request: HttpRequest) -> HttpResponse:
+    year, month = cockpit_selectors.parse_month(request.GET.get("month"))
+    return render(request, "core/calendar.html", cockpit_selectors.calendar_month(year, month))
