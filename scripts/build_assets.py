@@ -79,7 +79,9 @@ def copy_files() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-install", action="store_true", help="only copy from an existing node_modules/")
+    parser.add_argument(
+        "--skip-install", action="store_true", help="only copy from an existing node_modules/"
+    )
     args = parser.parse_args(argv)
     if not args.skip_install and not npm_install() and not NODE_MODULES.exists():
         warn(HINT)

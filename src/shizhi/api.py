@@ -43,10 +43,16 @@ api = NinjaAPI(
 )
 
 
-def error_response(request: HttpRequest, code: ErrorCode, message: str, details: dict[str, Any] | None = None,
-                   status: int | None = None) -> HttpResponse:
+def error_response(
+    request: HttpRequest,
+    code: ErrorCode,
+    message: str,
+    details: dict[str, Any] | None = None,
+    status: int | None = None,
+) -> HttpResponse:
     return api.create_response(
-        request, {"code": str(code), "message": message, "details": details or {}},
+        request,
+        {"code": str(code), "message": message, "details": details or {}},
         status=status or STATUS_BY_CODE[code],
     )
 
@@ -91,12 +97,19 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = {400: ErrorCode.BAD_REQUEST, 401: ErrorCode.NOT_AUTHENTICATED, 403: ErrorCode.PERMISSION_DENIED,
-            404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 409: ErrorCode.CONFLICT,
-            422: ErrorCode.VALIDATION_FAILED}.get(exc.status_code, ErrorCode.BAD_REQUEST)
+    code = {
+        400: ErrorCode.BAD_REQUEST,
+        401: ErrorCode.NOT_AUTHENTICATED,
+        403: ErrorCode.PERMISSION_DENIED,
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+        409: ErrorCode.CONFLICT,
+        422: ErrorCode.VALIDATION_FAILED,
+    }.get(exc.status_code, ErrorCode.BAD_REQUEST)
     if exc.status_code == 403 and "CSRF" in str(exc.message):
-        return error_response(request, ErrorCode.PERMISSION_DENIED, "CSRF校验失败：浏览器会话写操作需带CSRF令牌",
-                              status=403)
+        return error_response(
+            request, ErrorCode.PERMISSION_DENIED, "CSRF校验失败：浏览器会话写操作需带CSRF令牌", status=403
+        )
     return error_response(request, code, str(exc.message), status=exc.status_code)
 
 

@@ -56,7 +56,9 @@ class JsonClient:
 
     def _send(self, method: str, path: str, body: Any, raw: bool) -> Any:
         data = body if raw else json.dumps(body)
-        return getattr(self.client, method)(path, data=data, content_type="application/json", **self._headers())
+        return getattr(self.client, method)(
+            path, data=data, content_type="application/json", **self._headers()
+        )
 
     def post(self, path: str, body: Any = None, raw: bool = False) -> Any:
         return self._send("post", path, body if body is not None else {}, raw)

@@ -18,5 +18,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "nav_items": navigation_for(request),
         "shell_user": shell_user(getattr(request, "user", None)),
         "vendor": vendor_assets(),
-        "map_tiles": {"url": shizhi.get("MAP_TILE_URL", ""), "attribution": shizhi.get("MAP_TILE_ATTRIBUTION", "")},
+        "map_tiles": {
+            "url": shizhi.get("MAP_TILE_URL", ""),
+            "attribution": shizhi.get("MAP_TILE_ATTRIBUTION", ""),
+        },
     }

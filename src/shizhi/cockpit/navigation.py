@@ -36,6 +36,12 @@ def navigation_for(request: HttpRequest) -> list[dict[str, str | bool]]:
         if item.permission and not has_perm(user, item.permission):
             continue
         url = reverse(item.url_name)
-        out.append({"key": item.key, "label": item.label, "url": url,
-                    "active": request.path == url or (url != "/" and request.path.startswith(url))})
+        out.append(
+            {
+                "key": item.key,
+                "label": item.label,
+                "url": url,
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
     return out

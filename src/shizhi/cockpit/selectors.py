@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from shizhi.core import masking, workcalendar
 from shizhi.core import selectors as core_selectors
-from shizhi.core.models import Area, AreaLevel, AuditEvent, Grid, Role, Unit, User, UrbanRural
+from shizhi.core.models import Area, AreaLevel, AuditEvent, Grid, Role, Unit, UrbanRural, User
 from shizhi.core.permissions import actor_scope
 from shizhi.core.selectors import Actor
 
@@ -81,10 +81,12 @@ def area_page(*, actor: Actor, area_id: int) -> dict[str, Any]:
     rows = []
     for item in children:
         child = item["area"]
-        rows.append({
-            **item,
-            "density": _density(child.population, child.area_km2),
-        })
+        rows.append(
+            {
+                **item,
+                "density": _density(child.population, child.area_km2),
+            }
+        )
     grids: list[Grid] = []
     if area.level == AreaLevel.COMMUNITY:
         grids = list(core_selectors.grid_list(actor=actor, community_id=area.pk))
@@ -98,10 +100,13 @@ def area_page(*, actor: Actor, area_id: int) -> dict[str, Any]:
         "density": _density(area.population, area.area_km2),
         # Per child and grid: numbers the map colours by (population density), keyed by id.
         "map_stats": {
-            "children": {str(r["area"].pk): {"density": r["density"], "area_km2": r["area"].area_km2}
-                         for r in rows},
-            "grids": {str(g.pk): {"density": _density(g.population, g.area_km2), "area_km2": g.area_km2}
-                      for g in grids},
+            "children": {
+                str(r["area"].pk): {"density": r["density"], "area_km2": r["area"].area_km2} for r in rows
+            },
+            "grids": {
+                str(g.pk): {"density": _density(g.population, g.area_km2), "area_km2": g.area_km2}
+                for g in grids
+            },
         },
     }
 
@@ -214,7 +219,9 @@ def calendar_month(year: int, month: int, today: dt.date | None = None) -> dict[
             kind = "workday"
         workdays += is_workday
         holidays += kind == "holiday"
-        cells.append({"date": day, "is_workday": is_workday, "name": name, "kind": kind, "today": day == today})
+        cells.append(
+            {"date": day, "is_workday": is_workday, "name": name, "kind": kind, "today": day == today}
+        )
     cells += [None] * (-len(cells) % 7)
     weeks = [cells[i : i + 7] for i in range(0, len(cells), 7)]
     prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)

@@ -96,7 +96,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     production = profile == "production"
     data_dir = Path(env.get("SHIZHI_DATA_DIR", "./var")).expanduser().resolve()
     database_url = env.get("SHIZHI_DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'shizhi.sqlite3'}"
-    if not database_url.split(":", 1)[0] in {"sqlite", "postgres", "postgresql", "pgsql"}:
+    if database_url.split(":", 1)[0] not in {"sqlite", "postgres", "postgresql", "pgsql"}:
         raise ConfigError(
             f"SHIZHI_DATABASE_URL must be an sqlite:/// or postgres:// URL, not {database_url.split(':', 1)[0]!r}"
         )

@@ -19,16 +19,13 @@ from shizhi.core.permissions import PERMISSIONS, has_perm
 from shizhi.core.schemas import (
     AreaDetailOut,
     AreaOut,
-    AreaRefOut,
     AreaTreeNode,
     AreaUpdateIn,
-    AuditEventOut,
     CalendarDayIn,
     CalendarDayOut,
     CalendarMonthOut,
     DeadlineOut,
     ErrorOut,
-    GridOut,
     LocateOut,
     MeOut,
     RoleIn,
@@ -37,7 +34,6 @@ from shizhi.core.schemas import (
     TokenOut,
     UnitCreateIn,
     UnitDetailOut,
-    UnitOut,
     UnitUpdateIn,
     UserCreateIn,
     UserOut,
@@ -59,7 +55,8 @@ def _page(items: list[Any], count: int, q: PageQuery) -> dict[str, Any]:
 
 
 def _actor(request: HttpRequest) -> User:
-    return request.auth if isinstance(getattr(request, "auth", None), User) else request.user  # type: ignore[return-value]
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, User) else request.user  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------------------- me and tokens
@@ -79,8 +76,10 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 
 def _token_out(t: ApiToken) -> dict[str, Any]:
-    return {k: getattr(t, k) for k in ("id", "name", "prefix", "created_at", "last_used_at", "expires_at",
-                                       "revoked_at")}
+    return {
+        k: getattr(t, k)
+        for k in ("id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    }
 
 
 @router.get("/me/tokens", response={200: list[TokenOut], **ERRORS}, summary="我的接口令牌")
@@ -91,7 +90,9 @@ def my_tokens(request: HttpRequest) -> list[dict[str, Any]]:
 @router.post("/me/tokens", response={201: TokenCreatedOut, **ERRORS}, summary="创建接口令牌（只显示一次）")
 def create_token(request: HttpRequest, payload: TokenCreateIn) -> tuple[int, dict[str, Any]]:
     user = _actor(request)
-    token, raw = services.token_create(actor=user, user=user, name=payload.name, expires_at=payload.expires_at)
+    token, raw = services.token_create(
+        actor=user, user=user, name=payload.name, expires_at=payload.expires_at
+    )
     return 201, {**_token_out(token), "token": raw}
 
 
@@ -106,9 +107,24 @@ def revoke_token(request: HttpRequest, token_id: int) -> dict[str, Any]:
 
 
 def _area_out(a: Area) -> dict[str, Any]:
-    return {k: getattr(a, k) for k in ("id", "code", "name", "level", "kind", "urban_rural", "urban_rural_code",
-                                       "parent_id", "population", "households", "centroid_lng", "centroid_lat",
-                                       "area_km2")}
+    return {
+        k: getattr(a, k)
+        for k in (
+            "id",
+            "code",
+            "name",
+            "level",
+            "kind",
+            "urban_rural",
+            "urban_rural_code",
+            "parent_id",
+            "population",
+            "households",
+            "centroid_lng",
+            "centroid_lat",
+            "area_km2",
+        )
+    }
 
 
 def _area_ref(a: Area | None) -> dict[str, Any] | None:
@@ -122,24 +138,34 @@ class AreaQuery(PageQuery):
     format: Literal["json", "geojson"] = "json"
 
 
-@router.get("/areas", response={200: dict[str, Any], **ERRORS}, summary="行政区划列表（可按层级、上级筛选；可输出GeoJSON）")
+@router.get(
+    "/areas",
+    response={200: dict[str, Any], **ERRORS},
+    summary="行政区划列表（可按层级、上级筛选；可输出GeoJSON）",
+)
 def list_areas(request: HttpRequest, filters: Query[AreaQuery]) -> dict[str, Any]:
     qs = sel.area_list(actor=_actor(request), level=filters.level, parent_id=filters.parent, q=filters.q)
     count = qs.count()
-    rows = list(qs[filters.offset: filters.offset + filters.limit])
+    rows = list(qs[filters.offset : filters.offset + filters.limit])
     if filters.format == "geojson":
         features = [
-            {"type": "Feature", "id": a.pk, "geometry": a.boundary,
-             "properties": {**_area_out(a), "kind": "area"}}
-            for a in rows if a.boundary
+            {
+                "type": "Feature",
+                "id": a.pk,
+                "geometry": a.boundary,
+                "properties": {**_area_out(a), "kind": "area"},
+            }
+            for a in rows
+            if a.boundary
         ]
         return {"type": "FeatureCollection", "count": count, "features": features}
     return _page([_area_out(a) for a in rows], count, filters)
 
 
 @router.get("/areas/tree", response={200: list[AreaTreeNode], **ERRORS}, summary="行政区划树")
-def area_tree(request: HttpRequest, root: int | None = None,
-              max_level: int = Query(3, ge=1, le=4)) -> list[dict[str, Any]]:  # type: ignore[type-arg]
+def area_tree(
+    request: HttpRequest, root: int | None = None, max_level: int = Query(3, ge=1, le=4)
+) -> list[dict[str, Any]]:  # type: ignore[type-arg]
     return sel.area_tree(actor=_actor(request), root_id=root, max_level=max_level)
 
 
@@ -150,22 +176,33 @@ class LocateQuery(Schema):
 
 def _grid_out(g: Grid) -> dict[str, Any]:
     return {
-        "id": g.pk, "code": g.code, "name": g.name, "community_id": g.community_id,
-        "community_name": g.community.name, "population": g.population, "households": g.households,
+        "id": g.pk,
+        "code": g.code,
+        "name": g.name,
+        "community_id": g.community_id,
+        "community_name": g.community.name,
+        "population": g.population,
+        "households": g.households,
         "grid_worker": str(g.grid_worker) if g.grid_worker else None,
-        "centroid_lng": g.centroid_lng, "centroid_lat": g.centroid_lat,
+        "centroid_lng": g.centroid_lng,
+        "centroid_lat": g.centroid_lat,
     }
 
 
-@router.get("/areas/locate", response={200: LocateOut, **ERRORS}, summary="坐标落点：所在网格、社区、街道、区县")
+@router.get(
+    "/areas/locate", response={200: LocateOut, **ERRORS}, summary="坐标落点：所在网格、社区、街道、区县"
+)
 def locate(request: HttpRequest, point: Query[LocateQuery]) -> dict[str, Any]:
     sel.area_list(actor=_actor(request))  # permission check only
     loc = sel.locate_point(point.lng, point.lat)
     return {
-        "lng": loc.lng, "lat": loc.lat,
+        "lng": loc.lng,
+        "lat": loc.lat,
         "grid": _grid_out(loc.grid) if loc.grid else None,
-        "community": _area_ref(loc.community), "street": _area_ref(loc.street),
-        "district": _area_ref(loc.district), "city": _area_ref(loc.city),
+        "community": _area_ref(loc.community),
+        "street": _area_ref(loc.street),
+        "district": _area_ref(loc.district),
+        "city": _area_ref(loc.city),
     }
 
 
@@ -180,10 +217,14 @@ def get_area(request: HttpRequest, area_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/areas/{area_id}/geojson", response={200: dict[str, Any], **ERRORS},
-            summary="区划边界GeoJSON：下级区划(children)、网格(grids)或自身(self)")
-def area_geojson(request: HttpRequest, area_id: int,
-                 include: Literal["children", "grids", "self"] = "children") -> dict[str, Any]:
+@router.get(
+    "/areas/{area_id}/geojson",
+    response={200: dict[str, Any], **ERRORS},
+    summary="区划边界GeoJSON：下级区划(children)、网格(grids)或自身(self)",
+)
+def area_geojson(
+    request: HttpRequest, area_id: int, include: Literal["children", "grids", "self"] = "children"
+) -> dict[str, Any]:
     area = sel.access_area(actor=_actor(request), area_id=area_id)
     return sel.area_geojson(area, include=include)
 
@@ -194,15 +235,18 @@ def update_area(request: HttpRequest, area_id: int, payload: AreaUpdateIn) -> di
     area = sel.access_area(actor=actor, area_id=area_id)
     data = payload.dict(exclude_unset=True)
     if any(v is None for v in data.values()):
-        raise ValidationFailed("字段不能为null", details={"fields": [k for k, v in data.items() if v is None]})
+        raise ValidationFailed(
+            "字段不能为null", details={"fields": [k for k, v in data.items() if v is None]}
+        )
     return _area_out(services.area_update(actor=actor, area=area, **data))
 
 
 @router.get("/grids", response={200: dict[str, Any], **ERRORS}, summary="网格列表")
-def list_grids(request: HttpRequest, page: Query[PageQuery], community: int | None = None,
-               area: int | None = None) -> dict[str, Any]:
+def list_grids(
+    request: HttpRequest, page: Query[PageQuery], community: int | None = None, area: int | None = None
+) -> dict[str, Any]:
     qs = sel.grid_list(actor=_actor(request), community_id=community, area_id=area)
-    return _page([_grid_out(g) for g in qs[page.offset: page.offset + page.limit]], qs.count(), page)
+    return _page([_grid_out(g) for g in qs[page.offset : page.offset + page.limit]], qs.count(), page)
 
 
 # ------------------------------------------------------------------------------------------------- units
@@ -210,9 +254,17 @@ def list_grids(request: HttpRequest, page: Query[PageQuery], community: int | No
 
 def _unit_out(u: Unit) -> dict[str, Any]:
     return {
-        "id": u.pk, "code": u.code, "name": u.name, "short_name": u.short_name, "kind": u.kind,
-        "kind_label": u.get_kind_display(), "area_id": u.area_id, "area_name": u.area.name if u.area else None,
-        "parent_id": u.parent_id, "phone": u.phone, "is_active": u.is_active,
+        "id": u.pk,
+        "code": u.code,
+        "name": u.name,
+        "short_name": u.short_name,
+        "kind": u.kind,
+        "kind_label": u.get_kind_display(),
+        "area_id": u.area_id,
+        "area_name": u.area.name if u.area else None,
+        "parent_id": u.parent_id,
+        "phone": u.phone,
+        "is_active": u.is_active,
     }
 
 
@@ -221,13 +273,22 @@ def _unit_detail(actor: User, u: Unit) -> dict[str, Any]:
     if sel.can_see_unit_contacts(actor, u):
         show_pii = sel.can_see_pii(actor)
         contacts = [
-            {"name": c.name, "title": c.title,
-             "mobile": c.mobile if show_pii else masking.mask_mobile(c.mobile),
-             "email": c.email if show_pii else masking.mask_email(c.email), "is_primary": c.is_primary}
+            {
+                "name": c.name,
+                "title": c.title,
+                "mobile": c.mobile if show_pii else masking.mask_mobile(c.mobile),
+                "email": c.email if show_pii else masking.mask_email(c.email),
+                "is_primary": c.is_primary,
+            }
             for c in u.contacts.all()
         ]
-    return {**_unit_out(u), "responsibilities": u.responsibilities, "address": u.address, "contacts": contacts,
-            "can_change": sel.can_change_unit(actor, u)}
+    return {
+        **_unit_out(u),
+        "responsibilities": u.responsibilities,
+        "address": u.address,
+        "contacts": contacts,
+        "can_change": sel.can_change_unit(actor, u),
+    }
 
 
 class UnitQuery(PageQuery):
@@ -239,9 +300,12 @@ class UnitQuery(PageQuery):
 
 @router.get("/units", response={200: dict[str, Any], **ERRORS}, summary="承办单位列表")
 def list_units(request: HttpRequest, filters: Query[UnitQuery]) -> dict[str, Any]:
-    qs = sel.unit_list(actor=_actor(request), kind=filters.kind, area_id=filters.area, q=filters.q,
-                       active=filters.active)
-    return _page([_unit_out(u) for u in qs[filters.offset: filters.offset + filters.limit]], qs.count(), filters)
+    qs = sel.unit_list(
+        actor=_actor(request), kind=filters.kind, area_id=filters.area, q=filters.q, active=filters.active
+    )
+    return _page(
+        [_unit_out(u) for u in qs[filters.offset : filters.offset + filters.limit]], qs.count(), filters
+    )
 
 
 @router.get("/units/{unit_id}", response={200: UnitDetailOut, **ERRORS}, summary="承办单位详情")
@@ -260,17 +324,30 @@ def _contacts(items: list[Any] | None) -> list[services.ContactIn] | None:
 def create_unit(request: HttpRequest, payload: UnitCreateIn) -> tuple[int, dict[str, Any]]:
     actor = _actor(request)
     area = sel.access_area(actor=actor, area_id=payload.area_id) if payload.area_id is not None else None
-    parent = sel.access_unit(actor=actor, unit_id=payload.parent_id) if payload.parent_id is not None else None
+    parent = (
+        sel.access_unit(actor=actor, unit_id=payload.parent_id) if payload.parent_id is not None else None
+    )
     unit = services.unit_create(
-        actor=actor, code=payload.code, name=payload.name, kind=payload.kind, area=area, parent=parent,
-        short_name=payload.short_name, responsibilities=payload.responsibilities, phone=payload.phone,
-        address=payload.address, contacts=_contacts(payload.contacts) or [],
+        actor=actor,
+        code=payload.code,
+        name=payload.name,
+        kind=payload.kind,
+        area=area,
+        parent=parent,
+        short_name=payload.short_name,
+        responsibilities=payload.responsibilities,
+        phone=payload.phone,
+        address=payload.address,
+        contacts=_contacts(payload.contacts) or [],
     )
     return 201, _unit_detail(actor, unit)
 
 
-@router.patch("/units/{unit_id}", response={200: UnitDetailOut, **ERRORS},
-              summary="修改承办单位（管理员；单位负责人可改本单位职责、电话、地址和联系人）")
+@router.patch(
+    "/units/{unit_id}",
+    response={200: UnitDetailOut, **ERRORS},
+    summary="修改承办单位（管理员；单位负责人可改本单位职责、电话、地址和联系人）",
+)
 def update_unit(request: HttpRequest, unit_id: int, payload: UnitUpdateIn) -> dict[str, Any]:
     actor = _actor(request)
     unit = sel.access_unit(actor=actor, unit_id=unit_id)
@@ -278,10 +355,15 @@ def update_unit(request: HttpRequest, unit_id: int, payload: UnitUpdateIn) -> di
     contacts = data.pop("contacts", None)
     area_id = data.pop("area_id", None)
     if any(v is None for v in data.values()):
-        raise ValidationFailed("字段不能为null", details={"fields": [k for k, v in data.items() if v is None]})
+        raise ValidationFailed(
+            "字段不能为null", details={"fields": [k for k, v in data.items() if v is None]}
+        )
     area = sel.access_area(actor=actor, area_id=area_id) if area_id is not None else None
     unit = services.unit_update(
-        actor=actor, unit=unit, values=data, area=area,
+        actor=actor,
+        unit=unit,
+        values=data,
+        area=area,
         contacts=_contacts(payload.contacts) if contacts is not None else None,
     )
     return _unit_detail(actor, unit)
@@ -293,8 +375,11 @@ def update_unit(request: HttpRequest, unit_id: int, payload: UnitUpdateIn) -> di
 def _user_out(actor: User, u: User) -> dict[str, Any]:
     show_pii = actor.pk == u.pk or sel.can_see_pii(actor)
     return {
-        "id": u.pk, "username": u.username, "display_name": u.display_name,
-        "mobile": u.mobile if show_pii else masking.mask_mobile(u.mobile), "is_active": u.is_active,
+        "id": u.pk,
+        "username": u.username,
+        "display_name": u.display_name,
+        "mobile": u.mobile if show_pii else masking.mask_mobile(u.mobile),
+        "is_active": u.is_active,
         "roles": sel.user_roles(u),
     }
 
@@ -309,8 +394,11 @@ class UserQuery(PageQuery):
 def list_users(request: HttpRequest, filters: Query[UserQuery]) -> dict[str, Any]:
     actor = _actor(request)
     qs = sel.user_list(actor=actor, q=filters.q, role=filters.role, unit_id=filters.unit)
-    return _page([_user_out(actor, u) for u in qs[filters.offset: filters.offset + filters.limit]], qs.count(),
-                 filters)
+    return _page(
+        [_user_out(actor, u) for u in qs[filters.offset : filters.offset + filters.limit]],
+        qs.count(),
+        filters,
+    )
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **ERRORS}, summary="用户详情")
@@ -333,8 +421,12 @@ def create_user(request: HttpRequest, payload: UserCreateIn) -> tuple[int, dict[
 
         raise PermissionDenied()
     user = services.user_create(
-        actor=actor, username=payload.username, password=payload.password, display_name=payload.display_name,
-        mobile=payload.mobile, roles=[_role_in(actor, r) for r in payload.roles],
+        actor=actor,
+        username=payload.username,
+        password=payload.password,
+        display_name=payload.display_name,
+        mobile=payload.mobile,
+        roles=[_role_in(actor, r) for r in payload.roles],
     )
     return 201, _user_out(actor, user)
 
@@ -345,7 +437,9 @@ def update_user(request: HttpRequest, user_id: int, payload: UserUpdateIn) -> di
     user = sel.access_user(actor=actor, user_id=user_id)
     data = payload.dict(exclude_unset=True)
     if any(v is None for v in data.values()):
-        raise ValidationFailed("字段不能为null", details={"fields": [k for k, v in data.items() if v is None]})
+        raise ValidationFailed(
+            "字段不能为null", details={"fields": [k for k, v in data.items() if v is None]}
+        )
     return _user_out(actor, services.user_update(actor=actor, user=user, values=data))
 
 
@@ -357,8 +451,9 @@ def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> tuple[in
     return 201, _user_out(actor, user)
 
 
-@router.delete("/users/{user_id}/roles/{assignment_id}", response={200: UserOut, **ERRORS},
-               summary="撤销角色（管理员）")
+@router.delete(
+    "/users/{user_id}/roles/{assignment_id}", response={200: UserOut, **ERRORS}, summary="撤销角色（管理员）"
+)
 def revoke_role(request: HttpRequest, user_id: int, assignment_id: int) -> dict[str, Any]:
     actor = _actor(request)
     user = sel.access_user(actor=actor, user_id=user_id)
@@ -376,9 +471,16 @@ def revoke_role(request: HttpRequest, user_id: int, assignment_id: int) -> dict[
 
 def _event_out(e: AuditEvent) -> dict[str, Any]:
     return {
-        "id": e.pk, "created_at": e.created_at, "actor": e.actor_label, "action": e.action,
-        "object_type": e.object_type, "object_id": e.object_id, "object_repr": e.object_repr,
-        "changes": e.changes, "ip": e.ip, "origin": e.origin,
+        "id": e.pk,
+        "created_at": e.created_at,
+        "actor": e.actor_label,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "object_repr": e.object_repr,
+        "changes": e.changes,
+        "ip": e.ip,
+        "origin": e.origin,
     }
 
 
@@ -391,28 +493,44 @@ class AuditQuery(PageQuery):
 
 @router.get("/audit", response={200: dict[str, Any], **ERRORS}, summary="审计日志（管理员、督办员）")
 def list_audit(request: HttpRequest, filters: Query[AuditQuery]) -> dict[str, Any]:
-    qs = sel.audit_list(actor=_actor(request), action=filters.action, object_type=filters.object_type,
-                        object_id=filters.object_id, actor_id=filters.actor)
-    return _page([_event_out(e) for e in qs[filters.offset: filters.offset + filters.limit]], qs.count(), filters)
+    qs = sel.audit_list(
+        actor=_actor(request),
+        action=filters.action,
+        object_type=filters.object_type,
+        object_id=filters.object_id,
+        actor_id=filters.actor,
+    )
+    return _page(
+        [_event_out(e) for e in qs[filters.offset : filters.offset + filters.limit]], qs.count(), filters
+    )
 
 
 # ------------------------------------------------------------------------------------------------- calendar
 
 
-@router.get("/calendar/{year}/{month}", response={200: CalendarMonthOut, **ERRORS}, summary="工作日历（某月）")
+@router.get(
+    "/calendar/{year}/{month}", response={200: CalendarMonthOut, **ERRORS}, summary="工作日历（某月）"
+)
 def calendar_month(request: HttpRequest, year: int, month: int) -> dict[str, Any]:
     if not (2000 <= year <= 2100) or not (1 <= month <= 12):
-        raise ValidationFailed("年份须在2000-2100之间，月份须在1-12之间", details={"year": year, "month": month})
+        raise ValidationFailed(
+            "年份须在2000-2100之间，月份须在1-12之间", details={"year": year, "month": month}
+        )
     return {
-        "year": year, "month": month, "official": workcalendar.covers(year),
+        "year": year,
+        "month": month,
+        "official": workcalendar.covers(year),
         "days": [{"date": d, "is_workday": w, "name": n} for d, w, n in workcalendar.month_days(year, month)],
     }
 
 
-@router.put("/calendar/days", response={200: CalendarDayOut, **ERRORS}, summary="设置某日上班或休息（管理员）")
+@router.put(
+    "/calendar/days", response={200: CalendarDayOut, **ERRORS}, summary="设置某日上班或休息（管理员）"
+)
 def set_calendar_day(request: HttpRequest, payload: CalendarDayIn) -> dict[str, Any]:
-    day = services.calendar_day_set(actor=_actor(request), date=payload.date, is_workday=payload.is_workday,
-                                    name=payload.name)
+    day = services.calendar_day_set(
+        actor=_actor(request), date=payload.date, is_workday=payload.is_workday, name=payload.name
+    )
     return {"date": day.date, "is_workday": day.is_workday, "name": day.name}
 
 
@@ -423,12 +541,17 @@ class DeadlineQuery(Schema):
     hours: float | None = Field(default=None, ge=0, le=24 * 365)
 
 
-@router.get("/calendar/deadline", response={200: DeadlineOut, **ERRORS},
-            summary="计算期限：起点 + N个工作日 / N个工作小时 / N小时")
+@router.get(
+    "/calendar/deadline",
+    response={200: DeadlineOut, **ERRORS},
+    summary="计算期限：起点 + N个工作日 / N个工作小时 / N小时",
+)
 def deadline(request: HttpRequest, q: Query[DeadlineQuery]) -> dict[str, Any]:
     given = [k for k in ("working_days", "working_hours", "hours") if getattr(q, k) is not None]
     if len(given) != 1:
-        raise ValidationFailed("working_days、working_hours、hours 三者须且只须给一个", details={"given": given})
+        raise ValidationFailed(
+            "working_days、working_hours、hours 三者须且只须给一个", details={"given": given}
+        )
     start = q.start or timezone.now()
     if start.tzinfo is None:
         start = start.replace(tzinfo=workcalendar.local_tz())

@@ -17,7 +17,7 @@ class ChangeContext:
     ip: str | None = None
 
 
-_current: ContextVar[ChangeContext] = ContextVar("shizhi_change_context", default=ChangeContext())
+_current: ContextVar[ChangeContext] = ContextVar("shizhi_change_context", default=ChangeContext())  # noqa: B039 (frozen)
 
 
 def current() -> ChangeContext:

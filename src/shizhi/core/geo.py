@@ -22,6 +22,7 @@ def polygons_of(geometry: dict[str, Any]) -> list[list[Ring]]:
         raise GeometryError("geometry must be a GeoJSON object")
     kind = geometry.get("type")
     coords = geometry.get("coordinates")
+    polygons: Any
     if kind == "Polygon":
         polygons = [coords]
     elif kind == "MultiPolygon":

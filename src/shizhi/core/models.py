@@ -48,7 +48,9 @@ class Area(GeoMixin):
     urban_rural = models.CharField("城乡属性", max_length=8, choices=UrbanRural.choices)
     # The statistics office's 3-digit urban-rural classification code (城乡分类代码: 111 主城区 ... 220 村庄).
     urban_rural_code = models.CharField("城乡分类代码", max_length=3, blank=True)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
     # Materialised path of ancestor ids, "/1/4/17/", so that "everything under this area" is one indexed prefix.
     path = models.CharField(max_length=255, db_index=True, editable=False)
     population = models.PositiveIntegerField("常住人口", default=0)
@@ -66,7 +68,9 @@ class Area(GeoMixin):
             models.Index(fields=["min_lng", "max_lng", "min_lat", "max_lat"], name="area_bbox_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(code__regex=r"^[0-9]{12}$"), name="area_code_12_digits"),
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[0-9]{12}$"), name="area_code_12_digits"
+            ),
             models.UniqueConstraint(fields=["parent", "name"], name="area_unique_name_in_parent"),
         ]
 
@@ -80,11 +84,18 @@ class Grid(GeoMixin):
 
     code = models.CharField("网格编码", max_length=20, unique=True)
     name = models.CharField("名称", max_length=64)
-    community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="grids", verbose_name="所属社区/村")
+    community = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="grids", verbose_name="所属社区/村"
+    )
     # Copy of the community's path, so scope filters treat grids like areas.
     path = models.CharField(max_length=255, db_index=True, editable=False)
     grid_worker = models.ForeignKey(
-        "core.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="grids", verbose_name="网格员"
+        "core.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="grids",
+        verbose_name="网格员",
     )
     population = models.PositiveIntegerField("常住人口", default=0)
     households = models.PositiveIntegerField("户数", default=0)
@@ -96,7 +107,9 @@ class Grid(GeoMixin):
         verbose_name_plural = "网格"
         ordering = ["code"]
         indexes = [models.Index(fields=["min_lng", "max_lng", "min_lat", "max_lat"], name="grid_bbox_idx")]
-        constraints = [models.UniqueConstraint(fields=["community", "name"], name="grid_unique_name_in_community")]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "name"], name="grid_unique_name_in_community")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -121,7 +134,12 @@ class Unit(models.Model):
     short_name = models.CharField("简称", max_length=32, blank=True)
     kind = models.CharField("类型", max_length=24, choices=UnitKind.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name="上级单位"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name="上级单位",
     )
     area = models.ForeignKey(
         Area, on_delete=models.PROTECT, related_name="units", verbose_name="责任区域", null=True, blank=True
@@ -199,8 +217,12 @@ class RoleAssignment(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
     role = models.CharField("角色", max_length=24, choices=Role.choices)
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments")
-    area = models.ForeignKey(Area, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments")
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments"
+    )
+    area = models.ForeignKey(
+        Area, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -7,6 +7,7 @@ functions in ``selectors`` combine the two: "may this actor do X" (``has_perm``)
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
@@ -16,7 +17,9 @@ from shizhi.core.models import Area, Role, RoleAssignment, User
 R = Role
 
 # Roles whose work needs citizens' contact details (they call back, visit, or handle the request).
-PII_ROLES = frozenset({R.ADMIN, R.OPERATOR, R.DISPATCHER, R.UNIT_HANDLER, R.UNIT_LEADER, R.SUPERVISOR, R.GRID_WORKER})
+PII_ROLES = frozenset(
+    {R.ADMIN, R.OPERATOR, R.DISPATCHER, R.UNIT_HANDLER, R.UNIT_LEADER, R.SUPERVISOR, R.GRID_WORKER}
+)
 STAFF_ROLES = frozenset(set(Role) - {R.CITIZEN})
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -37,8 +40,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 # Roles whose scope is their unit, and roles whose scope is an area (a null area means the whole city).
 UNIT_SCOPED_ROLES = frozenset({R.UNIT_HANDLER, R.UNIT_LEADER, R.DATA_STEWARD})
-AREA_SCOPED_ROLES = frozenset({R.SUPERVISOR, R.GRID_WORKER, R.PARTY_SECRETARY, R.COMMITTEE_MEMBER, R.OPERATOR,
-                               R.DISPATCHER})
+AREA_SCOPED_ROLES = frozenset(
+    {R.SUPERVISOR, R.GRID_WORKER, R.PARTY_SECRETARY, R.COMMITTEE_MEMBER, R.OPERATOR, R.DISPATCHER}
+)
 
 
 def register(permissions: dict[str, frozenset[Role]]) -> None:
@@ -63,17 +67,17 @@ class ActorScope:
     def all_unit_ids(self) -> set[int]:
         return set().union(*self.unit_ids.values()) if self.unit_ids else set()
 
-    def all_area_paths(self, roles: set[str] | frozenset[str] | None = None) -> set[str]:
+    def all_area_paths(self, roles: AbstractSet[str] | None = None) -> set[str]:
         paths: set[str] = set()
         for role, role_paths in self.area_paths.items():
             if roles is None or role in roles:
                 paths |= role_paths
         return paths
 
-    def is_city_wide(self, roles: set[str] | frozenset[str]) -> bool:
+    def is_city_wide(self, roles: AbstractSet[str]) -> bool:
         return bool(self.city_wide & set(roles))
 
-    def covers_path(self, path: str, roles: set[str] | frozenset[str]) -> bool:
+    def covers_path(self, path: str, roles: AbstractSet[str]) -> bool:
         """True when an object at ``path`` lies inside an area that one of ``roles`` is scoped to."""
         if self.is_city_wide(roles):
             return True

@@ -65,8 +65,9 @@ def _require_signed_in(actor: Actor, permission: str) -> None:
         raise PermissionDenied()
 
 
-def area_list(*, actor: Actor, level: int | None = None, parent_id: int | None = None,
-              q: str | None = None) -> QuerySet[Area]:
+def area_list(
+    *, actor: Actor, level: int | None = None, parent_id: int | None = None, q: str | None = None
+) -> QuerySet[Area]:
     _require_signed_in(actor, "core.view_areas")
     qs = Area.objects.all()
     if level is not None:
@@ -120,9 +121,12 @@ def area_tree(*, actor: Actor, root_id: int | None = None, max_level: int = 3) -
         qs = Area.objects.all()
     if max_level not in AreaLevel.values:
         raise ValidationFailed("层级必须是1到4", details={"field": "max_level"})
-    rows = list(qs.filter(level__lte=max_level).order_by("level", "code").values(
-        "id", "code", "name", "level", "kind", "urban_rural", "population", "households", "parent_id"))
-    nodes = {r["id"]: {**r, "children": []} for r in rows}
+    rows = list(
+        qs.filter(level__lte=max_level)
+        .order_by("level", "code")
+        .values("id", "code", "name", "level", "kind", "urban_rural", "population", "households", "parent_id")
+    )
+    nodes: dict[int, dict[str, Any]] = {r["id"]: {**r, "children": []} for r in rows}
     roots = []
     for r in rows:
         node = nodes[r["id"]]
@@ -180,8 +184,11 @@ def locate_point(lng: float, lat: float) -> Location:
     except geo.GeometryError as exc:
         raise ValidationFailed(f"坐标无效: {exc}", details={"lng": lng, "lat": lat}) from exc
     grid = next(
-        (g for g in _bbox_candidates(Grid.objects.all(), lng, lat).order_by("code") if g.boundary
-         and geo.contains(g.boundary, lng, lat)),
+        (
+            g
+            for g in _bbox_candidates(Grid.objects.all(), lng, lat).order_by("code")
+            if g.boundary and geo.contains(g.boundary, lng, lat)
+        ),
         None,
     )
     found: dict[int, Area] = {}
@@ -214,7 +221,9 @@ def area_geojson(area: Area, *, include: str = "children") -> dict[str, Any]:
         objects: list[Any] = list(area.children.order_by("code"))
         kind = "area"
     elif include == "grids":
-        objects = list(Grid.objects.filter(path__startswith=area.path).select_related("grid_worker").order_by("code"))
+        objects = list(
+            Grid.objects.filter(path__startswith=area.path).select_related("grid_worker").order_by("code")
+        )
         kind = "grid"
     elif include == "self":
         objects = [area]
@@ -225,8 +234,14 @@ def area_geojson(area: Area, *, include: str = "children") -> dict[str, Any]:
     for o in objects:
         if not o.boundary:
             continue
-        props: dict[str, Any] = {"id": o.pk, "kind": kind, "code": o.code, "name": o.name,
-                                 "population": o.population, "households": o.households}
+        props: dict[str, Any] = {
+            "id": o.pk,
+            "kind": kind,
+            "code": o.code,
+            "name": o.name,
+            "population": o.population,
+            "households": o.households,
+        }
         if kind == "area":
             props.update(level=o.level, type=o.kind, urban_rural=o.urban_rural)
         else:
@@ -240,8 +255,14 @@ def area_geojson(area: Area, *, include: str = "children") -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def unit_list(*, actor: Actor, kind: str | None = None, area_id: int | None = None, q: str | None = None,
-              active: bool | None = True) -> QuerySet[Unit]:
+def unit_list(
+    *,
+    actor: Actor,
+    kind: str | None = None,
+    area_id: int | None = None,
+    q: str | None = None,
+    active: bool | None = True,
+) -> QuerySet[Unit]:
     _require_signed_in(actor, "core.view_units")
     qs = Unit.objects.select_related("area")
     if kind:
@@ -294,8 +315,9 @@ def can_see_unit_contacts(actor: Actor, unit: Unit) -> bool:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def user_list(*, actor: Actor, q: str | None = None, role: str | None = None, unit_id: int | None = None
-              ) -> QuerySet[User]:
+def user_list(
+    *, actor: Actor, q: str | None = None, role: str | None = None, unit_id: int | None = None
+) -> QuerySet[User]:
     if actor is None or not actor.is_authenticated:
         raise PermissionDenied()
     qs = scope_filter(
@@ -359,8 +381,14 @@ def can_see_pii(actor: Actor) -> bool:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def audit_list(*, actor: Actor, action: str | None = None, object_type: str | None = None,
-               object_id: str | None = None, actor_id: int | None = None) -> QuerySet[AuditEvent]:
+def audit_list(
+    *,
+    actor: Actor,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_id: int | None = None,
+) -> QuerySet[AuditEvent]:
     if not has_perm(actor, "core.view_audit"):
         raise PermissionDenied("只有管理员和督办员可以查看审计日志")
     qs = scope_filter(AuditEvent.objects.all(), actor, permission="core.view_audit", path_field="area_path")
@@ -383,11 +411,15 @@ def audit_list(*, actor: Actor, action: str | None = None, object_type: str | No
 def city_counts() -> dict[str, Any]:
     by_level = dict(Area.objects.values_list("level").annotate(n=Count("id")).values_list("level", "n"))
     rural = dict(
-        Area.objects.filter(level=AreaLevel.COMMUNITY).values_list("urban_rural").annotate(n=Count("id"))
+        Area.objects.filter(level=AreaLevel.COMMUNITY)
+        .values_list("urban_rural")
+        .annotate(n=Count("id"))
         .values_list("urban_rural", "n")
     )
     city = Area.objects.filter(level=AreaLevel.CITY).order_by("code").first()
-    people = Area.objects.filter(level=AreaLevel.COMMUNITY).aggregate(p=Sum("population"), h=Sum("households"))
+    people = Area.objects.filter(level=AreaLevel.COMMUNITY).aggregate(
+        p=Sum("population"), h=Sum("households")
+    )
     return {
         "city": city,
         "districts": by_level.get(AreaLevel.DISTRICT, 0),

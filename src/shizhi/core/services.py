@@ -126,7 +126,9 @@ def _check_area_row(row: AreaRow, parent: Area | None) -> None:
     if row.level not in AreaLevel.values:
         raise ValidationFailed("层级必须是1(市)到4(社区/村)", details={**where, "field": "level"})
     if row.kind not in _KINDS_BY_LEVEL[AreaLevel(row.level)]:
-        raise ValidationFailed(f"第{row.level}级区划的类型不能是“{row.kind}”", details={**where, "field": "kind"})
+        raise ValidationFailed(
+            f"第{row.level}级区划的类型不能是“{row.kind}”", details={**where, "field": "kind"}
+        )
     if row.urban_rural not in UrbanRural.values:
         raise ValidationFailed("城乡属性必须是 urban 或 rural", details={**where, "field": "urban_rural"})
     if row.population < 0 or row.households < 0:
@@ -164,7 +166,9 @@ def areas_import(*, actor: User | None, rows: Sequence[AreaRow], batch_size: int
     for row in pending:
         parent = known.get(row.parent_code) if row.parent_code else None
         if row.parent_code and parent is None:
-            raise ValidationFailed("上级区划不存在", details={"code": row.code, "parent_code": row.parent_code})
+            raise ValidationFailed(
+                "上级区划不存在", details={"code": row.code, "parent_code": row.parent_code}
+            )
         _check_area_row(row, parent)
         area = Area(
             code=row.code,
@@ -193,7 +197,9 @@ def areas_import(*, actor: User | None, rows: Sequence[AreaRow], batch_size: int
                 a.parent_id = a.parent.pk
         Area.objects.bulk_create(by_level[level], batch_size=batch_size)
         if by_level[level] and by_level[level][0].pk is None:  # backends without RETURNING
-            ids = dict(Area.objects.filter(code__in=[a.code for a in by_level[level]]).values_list("code", "id"))
+            ids = dict(
+                Area.objects.filter(code__in=[a.code for a in by_level[level]]).values_list("code", "id")
+            )
             for a in by_level[level]:
                 a.pk = ids[a.code]
     audit_record(
@@ -277,14 +283,18 @@ def grids_import(*, actor: User | None, rows: Sequence[GridRow], batch_size: int
     }
     workers = {
         u.username: u
-        for u in User.objects.filter(username__in={r.grid_worker_username for r in rows if r.grid_worker_username})
+        for u in User.objects.filter(
+            username__in={r.grid_worker_username for r in rows if r.grid_worker_username}
+        )
     }
     now = timezone.now()
     grids = []
     for row in rows:
         community = communities.get(row.community_code)
         if community is None:
-            raise ValidationFailed("网格所属社区/村不存在", details={"code": row.code, "field": "community_code"})
+            raise ValidationFailed(
+                "网格所属社区/村不存在", details={"code": row.code, "field": "community_code"}
+            )
         if not row.code or len(row.code) > 20 or not row.name:
             raise ValidationFailed("网格编码和名称不能为空", details={"code": row.code})
         worker = workers.get(row.grid_worker_username) if row.grid_worker_username else None
@@ -378,7 +388,9 @@ def units_import(*, actor: User | None, rows: Sequence[UnitRow], batch_size: int
         raise Conflict("导入数据中有重复的单位编码或名称")
     clash = Unit.objects.filter(code__in=codes) | Unit.objects.filter(name__in=names)
     if clash.exists():
-        raise Conflict("单位编码或名称已存在", details={"codes": sorted(clash.values_list("code", flat=True))[:20]})
+        raise Conflict(
+            "单位编码或名称已存在", details={"codes": sorted(clash.values_list("code", flat=True))[:20]}
+        )
     areas = {a.code: a for a in Area.objects.filter(code__in={r.area_code for r in rows if r.area_code})}
     now = timezone.now()
     units: dict[str, Unit] = {u.code: u for u in Unit.objects.filter(code__in={r.parent_code for r in rows})}
@@ -409,8 +421,14 @@ def units_import(*, actor: User | None, rows: Sequence[UnitRow], batch_size: int
         created.append(unit)
     UnitContact.objects.bulk_create(
         [
-            UnitContact(unit=units[r.code], name=c.name, title=c.title, mobile=c.mobile, email=c.email,
-                        is_primary=c.is_primary)
+            UnitContact(
+                unit=units[r.code],
+                name=c.name,
+                title=c.title,
+                mobile=c.mobile,
+                email=c.email,
+                is_primary=c.is_primary,
+            )
             for r in rows
             for c in r.contacts
         ],
@@ -458,13 +476,17 @@ def unit_create(
     _full_clean(unit, exclude=["area", "parent"])
     unit.save()
     for c in contacts:
-        UnitContact.objects.create(unit=unit, name=c.name, title=c.title, mobile=c.mobile, email=c.email,
-                                   is_primary=c.is_primary)
+        UnitContact.objects.create(
+            unit=unit, name=c.name, title=c.title, mobile=c.mobile, email=c.email, is_primary=c.is_primary
+        )
     audit_record(
         actor=actor,
         action="unit.create",
         obj=unit,
-        changes={**snapshot(unit, ["code", "name", "kind", "area", "parent", "phone"]), "contacts": [0, len(contacts)]},
+        changes={
+            **snapshot(unit, ["code", "name", "kind", "area", "parent", "phone"]),
+            "contacts": [0, len(contacts)],
+        },
         unit=unit,
         area_path=area.path if area else "",
     )
@@ -520,10 +542,15 @@ def unit_update(
     if contact_list is not None and "contacts" in changes:
         unit.contacts.all().delete()
         for c in contact_list:
-            UnitContact.objects.create(unit=unit, name=c.name, title=c.title, mobile=c.mobile, email=c.email,
-                                       is_primary=c.is_primary)
+            UnitContact.objects.create(
+                unit=unit, name=c.name, title=c.title, mobile=c.mobile, email=c.email, is_primary=c.is_primary
+            )
     audit_record(
-        actor=actor, action="unit.update", obj=unit, changes=changes, unit=unit,
+        actor=actor,
+        action="unit.update",
+        obj=unit,
+        changes=changes,
+        unit=unit,
         area_path=unit.area.path if unit.area else "",
     )
     return unit
@@ -589,7 +616,9 @@ def user_create(
             try:
                 validate_password(password, user)
             except DjangoValidationError as exc:
-                raise ValidationFailed("密码太弱: " + "；".join(exc.messages), details={"field": "password"}) from exc
+                raise ValidationFailed(
+                    "密码太弱: " + "；".join(exc.messages), details={"field": "password"}
+                ) from exc
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -630,7 +659,9 @@ def role_assign(*, actor: User | None, user: User, role: RoleIn) -> RoleAssignme
         user.is_staff = user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
     forget_scope(user)
-    audit_record(actor=actor, action="user.role_assign", obj=user, changes={"roles": [None, _role_label(role)]})
+    audit_record(
+        actor=actor, action="user.role_assign", obj=user, changes={"roles": [None, _role_label(role)]}
+    )
     return assignment
 
 
@@ -640,7 +671,10 @@ def role_revoke(*, actor: User | None, assignment: RoleAssignment) -> None:
     user = assignment.user
     if (
         assignment.role == Role.ADMIN
-        and RoleAssignment.objects.filter(role=Role.ADMIN, user__is_active=True).exclude(pk=assignment.pk).count() == 0
+        and RoleAssignment.objects.filter(role=Role.ADMIN, user__is_active=True)
+        .exclude(pk=assignment.pk)
+        .count()
+        == 0
     ):
         raise Conflict("不能撤销最后一位管理员的管理员角色")
     label = _role_label(assignment)
@@ -658,7 +692,11 @@ def user_update(*, actor: User | None, user: User, values: dict[str, Any]) -> Us
     allowed_self = {"display_name", "mobile"}
     allowed_admin = allowed_self | {"id_number", "is_active"}
     is_self = actor is not None and actor.pk == user.pk
-    if actor is not None and not has_perm(actor, "core.manage_users") and not (is_self and set(values) <= allowed_self):
+    if (
+        actor is not None
+        and not has_perm(actor, "core.manage_users")
+        and not (is_self and set(values) <= allowed_self)
+    ):
         raise PermissionDenied()
     unknown = set(values) - allowed_admin
     if unknown:
@@ -696,13 +734,16 @@ def user_set_password(*, actor: User | None, user: User, password: str) -> None:
     audit_record(actor=actor, action="user.set_password", obj=user, changes={"password": ["***", "***"]})
 
 
-def users_import(*, actor: User | None, users: Sequence[tuple[User, Sequence[RoleIn]]], batch_size: int = 2000) -> int:
+def users_import(
+    *, actor: User | None, users: Sequence[tuple[User, Sequence[RoleIn]]], batch_size: int = 2000
+) -> int:
     """Bulk-create prepared users (password already hashed) with their roles: for seeding and imports."""
     _require(actor, "core.manage_users")
     with transaction.atomic():
         for u, roles in users:
-            _check_user_fields(username=u.username, mobile=u.mobile, id_number=u.id_number,
-                               display_name=u.display_name)
+            _check_user_fields(
+                username=u.username, mobile=u.mobile, id_number=u.id_number, display_name=u.display_name
+            )
             for r in roles:
                 _check_role(r)
         names = [u.username for u, _ in users]
@@ -715,14 +756,17 @@ def users_import(*, actor: User | None, users: Sequence[tuple[User, Sequence[Rol
         ids = dict(User.objects.filter(username__in=names).values_list("username", "id"))
         RoleAssignment.objects.bulk_create(
             [
-                RoleAssignment(user_id=ids[u.username], role=r.role, unit=r.unit, area=r.area,
-                               created_at=u.date_joined)
+                RoleAssignment(
+                    user_id=ids[u.username], role=r.role, unit=r.unit, area=r.area, created_at=u.date_joined
+                )
                 for u, roles in users
                 for r in roles
             ],
             batch_size=batch_size,
         )
-        audit_record(actor=actor, action="user.import", object_type="core.user", changes={"count": len(users)})
+        audit_record(
+            actor=actor, action="user.import", object_type="core.user", changes={"count": len(users)}
+        )
     return len(users)
 
 
@@ -751,7 +795,11 @@ def token_create(
         raise Conflict("每个用户最多20个有效令牌，请先撤销不用的令牌")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], digest=token_digest(raw), expires_at=expires_at
+        user=user,
+        name=name,
+        prefix=raw[: len(TOKEN_PREFIX) + 6],
+        digest=token_digest(raw),
+        expires_at=expires_at,
     )
     audit_record(actor=actor, action="token.create", obj=token, changes=snapshot(token, ["name", "prefix"]))
     return token, raw
@@ -765,7 +813,9 @@ def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
         raise Conflict("令牌已被撤销")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit_record(actor=actor, action="token.revoke", obj=token, changes={"revoked_at": [None, token.revoked_at]})
+    audit_record(
+        actor=actor, action="token.revoke", obj=token, changes={"revoked_at": [None, token.revoked_at]}
+    )
     return token
 
 
@@ -805,7 +855,10 @@ def calendar_day_set(*, actor: User | None, date: dt.date, is_workday: bool, nam
         actor=actor,
         action="calendar.set",
         obj=day,
-        changes={"is_workday": [old[0] if old else None, is_workday], "name": [old[1] if old else None, name]},
+        changes={
+            "is_workday": [old[0] if old else None, is_workday],
+            "name": [old[1] if old else None, name],
+        },
     )
     transaction.on_commit(workcalendar.clear_cache)
     workcalendar.clear_cache()
@@ -818,7 +871,9 @@ def calendar_day_delete(*, actor: User | None, date: dt.date) -> None:
     day = CalendarDay.objects.filter(date=date).first()
     if day is None:
         raise NotFound("日历调整")
-    audit_record(actor=actor, action="calendar.delete", obj=day, changes={"is_workday": [day.is_workday, None]})
+    audit_record(
+        actor=actor, action="calendar.delete", obj=day, changes={"is_workday": [day.is_workday, None]}
+    )
     day.delete()
     transaction.on_commit(workcalendar.clear_cache)
     workcalendar.clear_cache()

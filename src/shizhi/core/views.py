@@ -63,7 +63,11 @@ def unit_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:64]
     if kind not in UnitKind.values:
         kind = ""
-    units = selectors.unit_list(actor=request.user, kind=kind or None, q=q or None)
+    area_id = request.GET.get("area", "")
+    area = selectors.access_area(actor=request.user, area_id=int(area_id)) if area_id.isdigit() else None
+    units = selectors.unit_list(
+        actor=request.user, kind=kind or None, q=q or None, area_id=area.pk if area else None
+    )
     return render(
         request,
         "core/unit_list.html",
@@ -72,6 +76,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
             "kinds": UnitKind.choices,
             "kind": kind,
             "q": q,
+            "area": area,
             "query": query_without_page(request),
         },
     )
@@ -80,7 +85,9 @@ def unit_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @page_errors
 def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
-    return render(request, "core/unit_detail.html", cockpit_selectors.unit_page(actor=request.user, unit_id=unit_id))
+    return render(
+        request, "core/unit_detail.html", cockpit_selectors.unit_page(actor=request.user, unit_id=unit_id)
+    )
 
 
 @login_required
@@ -88,7 +95,9 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     if not has_perm(request.user, "core.view_audit"):
         raise PermissionDenied("只有管理员和督办员可以查看审计日志")
-    filters = {key: request.GET.get(key, "").strip()[:64] for key in ("action", "object_type", "object_id", "user")}
+    filters = {
+        key: request.GET.get(key, "").strip()[:64] for key in ("action", "object_type", "object_id", "user")
+    }
     events = selectors.audit_list(
         actor=request.user,
         action=filters["action"] or None,

@@ -33,7 +33,9 @@ def state() -> dict[str, Any]:
         "units": list(Unit.objects.order_by("id").values()),
         "contacts": list(UnitContact.objects.order_by("id").values()),
         "areas": list(Area.objects.order_by("id").values("id", "name", "population", "boundary")),
-        "users": list(User.objects.order_by("id").values("id", "username", "display_name", "mobile", "is_active")),
+        "users": list(
+            User.objects.order_by("id").values("id", "username", "display_name", "mobile", "is_active")
+        ),
         "roles": list(RoleAssignment.objects.order_by("id").values()),
         "tokens": list(ApiToken.objects.order_by("id").values("id", "revoked_at")),
         "audit": AuditEvent.objects.count(),
@@ -151,14 +153,28 @@ class TestUnitWrites:
             ({"code": "swj", "name": "x" * 101, "kind": "department"}, 422, "validation_failed"),
             ({"code": "has space", "name": "临江市水务局", "kind": "department"}, 422, "validation_failed"),
             ({"code": "swj", "name": "临江市水务局", "kind": "ministry"}, 422, "validation_failed"),
-            ({"code": "swj", "name": "临江市水务局", "kind": "department", "area_id": 999999}, 404, "not_found"),
-            ({"code": "swj", "name": "临江市水务局", "kind": "department",
-              "contacts": [{"name": "赵六", "mobile": "12345"}]}, 422, "validation_failed"),
+            (
+                {"code": "swj", "name": "临江市水务局", "kind": "department", "area_id": 999999},
+                404,
+                "not_found",
+            ),
+            (
+                {
+                    "code": "swj",
+                    "name": "临江市水务局",
+                    "kind": "department",
+                    "contacts": [{"name": "赵六", "mobile": "12345"}],
+                },
+                422,
+                "validation_failed",
+            ),
             ({"code": "cgj", "name": "另一个局", "kind": "department"}, 409, "conflict"),
             ({"code": "new1", "name": "临江市城市管理局", "kind": "department"}, 409, "conflict"),
         ],
     )
-    def test_bad_create_changes_nothing(self, world: Any, api_as: Any, payload: Any, status: int, code: str) -> None:
+    def test_bad_create_changes_nothing(
+        self, world: Any, api_as: Any, payload: Any, status: int, code: str
+    ) -> None:
         api = api_as(admin())
         before = state()
         raw = isinstance(payload, str)
@@ -183,8 +199,9 @@ class TestUnitWrites:
             ({"unknown_field": 1, "name": "好名字"}, 200, None),
         ],
     )
-    def test_bad_update_changes_nothing(self, world: Any, api_as: Any, payload: Any, status: int,
-                                        code: str | None) -> None:
+    def test_bad_update_changes_nothing(
+        self, world: Any, api_as: Any, payload: Any, status: int, code: str | None
+    ) -> None:
         api = api_as(admin())
         unit = world.units["cgj"]
         before = state()
@@ -219,7 +236,11 @@ def test_user_writes(world: Any, api_as: Any) -> None:
         ({"username": "newuser", "password": "short"}, 422, "validation_failed"),
         ({"username": "newuser", "password": "12345678901"}, 422, "validation_failed"),  # numeric only
         ({"username": "newuser", "roles": [{"role": "king"}]}, 422, "validation_failed"),
-        ({"username": "newuser", "roles": [{"role": "unit_handler"}]}, 422, "validation_failed"),  # needs a unit
+        (
+            {"username": "newuser", "roles": [{"role": "unit_handler"}]},
+            422,
+            "validation_failed",
+        ),  # needs a unit
         ({"username": "newuser", "roles": [{"role": "unit_handler", "unit_id": 99999}]}, 404, "not_found"),
         ({"username": "newuser", "mobile": "999"}, 422, "validation_failed"),
         ({"username": "admin"}, 409, "conflict"),
@@ -228,8 +249,14 @@ def test_user_writes(world: Any, api_as: Any) -> None:
     for payload, status, code in cases:
         assert_error(api.post("/api/v1/users", payload), status, code)
     assert state() == before
-    resp = api.post("/api/v1/users", {"username": "handler1", "password": "Strong-pass-99",
-                                      "roles": [{"role": "unit_handler", "unit_id": world.units["cgj"].pk}]})
+    resp = api.post(
+        "/api/v1/users",
+        {
+            "username": "handler1",
+            "password": "Strong-pass-99",
+            "roles": [{"role": "unit_handler", "unit_id": world.units["cgj"].pk}],
+        },
+    )
     assert resp.status_code == 201
     assert resp.json()["roles"][0]["unit_name"] == "临江市城市管理局"
 
@@ -239,10 +266,16 @@ def test_token_writes(world: Any, api_as: Any) -> None:
     api = api_as(user)
     before = state()
     assert_error(api.post("/api/v1/me/tokens", {"name": ""}), 422, "validation_failed")
-    assert_error(api.post("/api/v1/me/tokens", {"name": "x", "expires_at": "2020-01-01T00:00:00+08:00"}), 422,
-                 "validation_failed")
-    assert_error(api.post("/api/v1/me/tokens", {"name": "x", "expires_at": "2030-01-01T00:00:00"}), 422,
-                 "validation_failed")
+    assert_error(
+        api.post("/api/v1/me/tokens", {"name": "x", "expires_at": "2020-01-01T00:00:00+08:00"}),
+        422,
+        "validation_failed",
+    )
+    assert_error(
+        api.post("/api/v1/me/tokens", {"name": "x", "expires_at": "2030-01-01T00:00:00"}),
+        422,
+        "validation_failed",
+    )
     assert state() == before
     resp = api.post("/api/v1/me/tokens", {"name": "脚本"})
     assert resp.status_code == 201 and resp.json()["token"].startswith("shz_")
@@ -256,8 +289,11 @@ def test_session_writes_need_csrf(world: Any) -> None:
     client.force_login(user)
     assert client.get("/api/v1/me").status_code == 200
     before = state()
-    resp = client.post("/api/v1/units", data={"code": "x1", "name": "新单位", "kind": "department"},
-                       content_type="application/json")
+    resp = client.post(
+        "/api/v1/units",
+        data={"code": "x1", "name": "新单位", "kind": "department"},
+        content_type="application/json",
+    )
     assert_error(resp, 403, "permission_denied")
     assert state() == before
 
@@ -267,8 +303,11 @@ def test_calendar_put_needs_admin(world: Any, api_as: Any) -> None:
     operator, boss = api_as(make_user("oper", (Role.OPERATOR, None, None))), api_as(admin())
     before = state()
     assert_error(operator.put("/api/v1/calendar/days", body), 403, "permission_denied")
-    assert_error(boss.put("/api/v1/calendar/days", {"date": "2027-13-01", "is_workday": False}), 422,
-                 "validation_failed")
+    assert_error(
+        boss.put("/api/v1/calendar/days", {"date": "2027-13-01", "is_workday": False}),
+        422,
+        "validation_failed",
+    )
     assert state() == before
     resp = boss.put("/api/v1/calendar/days", body)
     assert resp.status_code == 200 and resp.json() == body

@@ -55,7 +55,8 @@ def test_calendar_command() -> None:
     assert "2026-02-14 周六 上班 春节调休上班" in out
     assert "2026-02-16 周一 休息 春节" in out
     assert run("calendar", "deadline", "2026-09-30T16:00", "--working-days", "1").strip() == (
-        "2026-10-08T23:59:59.999999+08:00")
+        "2026-10-08T23:59:59.999999+08:00"
+    )
     run("calendar", "set", "2031-01-01", "--holiday", "--name", "元旦")
     assert CalendarDay.objects.get().name == "元旦"
     with pytest.raises(CommandError):
@@ -74,24 +75,54 @@ def test_openapi_lists_the_routes() -> None:
     resp = Client().get("/api/v1/openapi.json")
     assert resp.status_code == 200
     paths = resp.json()["paths"]
-    for route in ("/api/v1/me", "/api/v1/areas", "/api/v1/areas/tree", "/api/v1/areas/locate", "/api/v1/units",
-                  "/api/v1/units/{unit_id}", "/api/v1/users", "/api/v1/audit", "/api/v1/calendar/deadline"):
+    for route in (
+        "/api/v1/me",
+        "/api/v1/areas",
+        "/api/v1/areas/tree",
+        "/api/v1/areas/locate",
+        "/api/v1/units",
+        "/api/v1/units/{unit_id}",
+        "/api/v1/users",
+        "/api/v1/audit",
+        "/api/v1/calendar/deadline",
+    ):
         assert route in paths, route
     assert Client().get("/api/v1/docs").status_code == 200
 
 
 def test_the_shizhi_command_runs_from_any_folder(tmp_path) -> None:
     env = {"SHIZHI_DATA_DIR": str(tmp_path / "var"), "PATH": "/usr/bin:/bin"}
-    migrate = subprocess.run([sys.executable, "-m", "shizhi", "migrate", "-v", "0"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=300)
+    migrate = subprocess.run(
+        [sys.executable, "-m", "shizhi", "migrate", "-v", "0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert migrate.returncode == 0, migrate.stderr
     assert (tmp_path / "var" / "shizhi.sqlite3").exists() and (tmp_path / "var" / "secret_key").exists()
-    proc = subprocess.run([sys.executable, "-m", "shizhi", "calendar", "deadline", "2026-02-13T17:00",
-                           "--working-hours", "2"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shizhi", "calendar", "deadline", "2026-02-13T17:00", "--working-hours", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "2026-02-14T10:30:00+08:00"
-    bad = subprocess.run([sys.executable, "-m", "shizhi", "check"], cwd=tmp_path,
-                         env={**env, "SHIZHI_PROFILE": "production", "SHIZHI_ALLOWED_HOSTS": "gov.example.cn",
-                              "SHIZHI_DATABASE_URL": "postgres://shizhi@127.0.0.1:5432/shizhi"}, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "shizhi", "check"],
+        cwd=tmp_path,
+        env={
+            **env,
+            "SHIZHI_PROFILE": "production",
+            "SHIZHI_ALLOWED_HOSTS": "gov.example.cn",
+            "SHIZHI_DATABASE_URL": "postgres://shizhi@127.0.0.1:5432/shizhi",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "SHIZHI_SECRET_KEY" in bad.stderr

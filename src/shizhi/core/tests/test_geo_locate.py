@@ -18,8 +18,10 @@ def test_point_in_polygon_respects_holes_and_multipolygons() -> None:
     assert geo.contains(DONUT, 1, 1)
     assert not geo.contains(DONUT, 5, 5)
     assert not geo.contains(DONUT, 11, 5)
-    multi = {"type": "MultiPolygon", "coordinates": [rect(0, 0, 1, 1)["coordinates"],
-                                                      rect(5, 5, 6, 6)["coordinates"]]}
+    multi = {
+        "type": "MultiPolygon",
+        "coordinates": [rect(0, 0, 1, 1)["coordinates"], rect(5, 5, 6, 6)["coordinates"]],
+    }
     assert geo.contains(multi, 5.5, 5.5) and geo.contains(multi, 0.5, 0.5) and not geo.contains(multi, 3, 3)
 
 
@@ -55,7 +57,11 @@ class TestLocate:
         loc = locate_point(120.05, 30.02)  # urban district, south street, west community, south grid
         assert loc.grid is not None and loc.grid.code == "331202001001001"
         assert (loc.community.code, loc.street.code, loc.district.code, loc.city.code) == (
-            "331202001001", "331202001000", "331202000000", "331200000000")
+            "331202001001",
+            "331202001000",
+            "331202000000",
+            "331200000000",
+        )
         loc = locate_point(120.35, 30.18)  # county, north town, east village, north grid
         assert loc.grid.code == "331221102202002"
         assert loc.community.code == "331221102202" and loc.community.name == "临江北西村"

@@ -75,7 +75,9 @@ def test_an_area_supervisor_sees_users_and_audit_of_their_area_only(world: Any, 
     assert city_events["count"] == 2
 
 
-def test_unit_contacts_are_hidden_from_citizens_and_masked_without_pii_rights(world: Any, api_as: Any) -> None:
+def test_unit_contacts_are_hidden_from_citizens_and_masked_without_pii_rights(
+    world: Any, api_as: Any
+) -> None:
     unit = world.units["cgj"]
     as_citizen = api_as(world.users["citizen"]).get(f"/api/v1/units/{unit.pk}").json()
     assert as_citizen["contacts"] is None and as_citizen["name"] == "临江市城市管理局"
@@ -86,8 +88,9 @@ def test_unit_contacts_are_hidden_from_citizens_and_masked_without_pii_rights(wo
     # A committee member (no right to personal data) in the hotline's view of another unit: not shown at all;
     # a city-wide supervisor sees them in full.
     assert api_as(world.users["committee"]).get(f"/api/v1/units/{unit.pk}").json()["contacts"] is None
-    assert api_as(world.users["sup_city"]).get(f"/api/v1/units/{unit.pk}").json()["contacts"][0]["mobile"] == (
-        "13812341234")
+    assert api_as(world.users["sup_city"]).get(f"/api/v1/units/{unit.pk}").json()["contacts"][0][
+        "mobile"
+    ] == ("13812341234")
 
 
 def test_granting_and_revoking_a_role_changes_what_the_user_may_see_at_once(world: Any, api_as: Any) -> None:
@@ -95,8 +98,9 @@ def test_granting_and_revoking_a_role_changes_what_the_user_may_see_at_once(worl
     api = api_as(steward)
     assert ids(api.get("/api/v1/users")) == {"steward"}
     assert not has_perm(steward, "core.view_pii")
-    services.role_assign(actor=None, user=steward, role=services.RoleIn(role=Role.UNIT_LEADER,
-                                                                        unit=world.units["cgj"]))
+    services.role_assign(
+        actor=None, user=steward, role=services.RoleIn(role=Role.UNIT_LEADER, unit=world.units["cgj"])
+    )
     assert has_perm(steward, "core.view_pii")
     assert ids(api.get("/api/v1/users")) == {"steward", "h_cgj", "l_cgj"}
     services.role_revoke(actor=None, assignment=steward.role_assignments.get(role=Role.UNIT_LEADER))
@@ -109,8 +113,10 @@ def test_granting_and_revoking_a_role_changes_what_the_user_may_see_at_once(worl
 def test_unit_leader_may_edit_own_unit_description_only(world: Any, api_as: Any) -> None:
     api = api_as(world.users["l_cgj"])
     cgj, sthj = world.units["cgj"], world.units["sthj"]
-    resp = api.patch(f"/api/v1/units/{cgj.pk}", {"phone": "0571-12345678",
-                                                  "contacts": [{"name": "新联系人", "mobile": "13511112222"}]})
+    resp = api.patch(
+        f"/api/v1/units/{cgj.pk}",
+        {"phone": "0571-12345678", "contacts": [{"name": "新联系人", "mobile": "13511112222"}]},
+    )
     assert resp.status_code == 200, resp.content
     assert resp.json()["phone"] == "0571-12345678"
     assert list(UnitContact.objects.filter(unit=cgj).values_list("name", flat=True)) == ["新联系人"]
@@ -138,8 +144,15 @@ EXPECTED = {
     "core.view_audit": {Role.ADMIN, Role.SUPERVISOR},
     "core.manage_units": {Role.ADMIN},
     "core.manage_users": {Role.ADMIN},
-    "core.view_pii": {Role.ADMIN, Role.OPERATOR, Role.DISPATCHER, Role.UNIT_HANDLER, Role.UNIT_LEADER,
-                      Role.SUPERVISOR, Role.GRID_WORKER},
+    "core.view_pii": {
+        Role.ADMIN,
+        Role.OPERATOR,
+        Role.DISPATCHER,
+        Role.UNIT_HANDLER,
+        Role.UNIT_LEADER,
+        Role.SUPERVISOR,
+        Role.GRID_WORKER,
+    },
     "core.change_own_unit": {Role.ADMIN, Role.UNIT_LEADER},
 }
 

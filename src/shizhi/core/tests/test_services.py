@@ -13,7 +13,12 @@ def test_area_import_builds_paths_geometry_and_one_audit_event() -> None:
     world = build_world()
     community = world.area("331221101201")
     assert community.path == "/331200000000/331221000000/331221101000/331221101201/"
-    assert (community.min_lng, community.min_lat, community.max_lng, community.max_lat) == (120.2, 30.0, 120.3, 30.1)
+    assert (community.min_lng, community.min_lat, community.max_lng, community.max_lat) == (
+        120.2,
+        30.0,
+        120.3,
+        30.1,
+    )
     assert community.centroid_lng == pytest.approx(120.25) and community.centroid_lat == pytest.approx(30.05)
     assert Grid.objects.get(code="331221101201001").path == community.path
     assert AuditEvent.objects.filter(action="area.import").get().changes["count"] == 15
@@ -26,18 +31,38 @@ def test_area_import_builds_paths_geometry_and_one_audit_event() -> None:
         (dict(code="331203001001", name="错上级", level=4, kind="社区", urban_rural="urban"), "code"),
         (dict(code="331202001009", name="错类型", level=4, kind="街道", urban_rural="urban"), "kind"),
         (dict(code="331202001009", name="", level=4, kind="社区", urban_rural="urban"), "name"),
-        (dict(code="331202001009", name="负人口", level=4, kind="社区", urban_rural="urban", population=-1),
-         "population"),
+        (
+            dict(
+                code="331202001009", name="负人口", level=4, kind="社区", urban_rural="urban", population=-1
+            ),
+            "population",
+        ),
         (dict(code="331202001009", name="城乡", level=4, kind="社区", urban_rural="suburb"), "urban_rural"),
-        (dict(code="331202001009", name="坏边界", level=4, kind="社区", urban_rural="urban",
-              boundary={"type": "Point", "coordinates": [1, 2]}), "boundary"),
+        (
+            dict(
+                code="331202001009",
+                name="坏边界",
+                level=4,
+                kind="社区",
+                urban_rural="urban",
+                boundary={"type": "Point", "coordinates": [1, 2]},
+            ),
+            "boundary",
+        ),
     ],
 )
 def test_area_import_is_all_or_nothing(row: dict, field: str) -> None:
     build_world()
     before = Area.objects.count()
-    good = services.AreaRow(code="331202001008", name="好社区", level=4, kind="社区", urban_rural="urban",
-                            parent_code="331202001000", boundary=rect(120.0, 30.0, 120.01, 30.01))
+    good = services.AreaRow(
+        code="331202001008",
+        name="好社区",
+        level=4,
+        kind="社区",
+        urban_rural="urban",
+        parent_code="331202001000",
+        boundary=rect(120.0, 30.0, 120.01, 30.01),
+    )
     bad = services.AreaRow(parent_code="331202001000", **row)
     with pytest.raises(ValidationFailed) as exc:
         services.areas_import(actor=None, rows=[good, bad])
@@ -49,12 +74,23 @@ def test_area_import_is_all_or_nothing(row: dict, field: str) -> None:
 def test_area_import_refuses_duplicates_and_unknown_parents() -> None:
     build_world()
     with pytest.raises(Conflict):
-        services.areas_import(actor=None, rows=[services.AreaRow(code=CITY, name="x", level=1, kind="市",
-                                                                 urban_rural="urban")])
+        services.areas_import(
+            actor=None, rows=[services.AreaRow(code=CITY, name="x", level=1, kind="市", urban_rural="urban")]
+        )
     with pytest.raises(ValidationFailed):
-        services.areas_import(actor=None, rows=[services.AreaRow(code="331299001001", name="x", level=4,
-                                                                 kind="社区", urban_rural="urban",
-                                                                 parent_code="331299001000")])
+        services.areas_import(
+            actor=None,
+            rows=[
+                services.AreaRow(
+                    code="331299001001",
+                    name="x",
+                    level=4,
+                    kind="社区",
+                    urban_rural="urban",
+                    parent_code="331299001000",
+                )
+            ],
+        )
 
 
 def test_services_check_the_actor_permission() -> None:
@@ -84,8 +120,14 @@ def test_the_last_admin_cannot_be_removed_or_deactivated() -> None:
 def test_audit_events_record_actor_origin_ip_and_hide_secrets() -> None:
     boss = admin()
     with change_context(origin="web", ip="10.1.2.3"):
-        user = services.user_create(actor=boss, username="zhang", password="Long-enough-9",
-                                    display_name="张三", id_number="11010119900307123X", mobile="13812341234")
+        user = services.user_create(
+            actor=boss,
+            username="zhang",
+            password="Long-enough-9",
+            display_name="张三",
+            id_number="11010119900307123X",
+            mobile="13812341234",
+        )
     event = AuditEvent.objects.get(action="user.create", object_id=str(user.pk))
     assert (event.actor_label, event.origin, event.ip) == ("admin", "web", "10.1.2.3")
     assert event.changes["id_number"] == [None, "***"]

@@ -33,7 +33,9 @@ class TestSpringFestival2026:
         assert workcalendar.add_working_days(friday, 1) == end_of(2026, 2, 14)  # Saturday make-up day counts
         assert workcalendar.add_working_days(friday, 2) == end_of(2026, 2, 24)  # then nine days off
         assert workcalendar.add_working_days(friday, 7) == end_of(2026, 3, 2)  # 14,24,25,26,27,28(Sat),Mar 2
-        assert workcalendar.add_working_days(at(2026, 2, 17, 9), 1) == end_of(2026, 2, 24)  # start in the holiday
+        assert workcalendar.add_working_days(at(2026, 2, 17, 9), 1) == end_of(
+            2026, 2, 24
+        )  # start in the holiday
 
     def test_working_hours_run_over_into_the_makeup_saturday(self) -> None:
         # Office hours 09:00-12:00 and 13:30-17:30: 30 minutes left on Friday, 90 more on Saturday the 14th.

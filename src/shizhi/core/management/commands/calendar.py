@@ -28,7 +28,9 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="list holidays and make-up working days of a year or month")
         show.add_argument("year", type=int)
         show.add_argument("month", type=int, nargs="?")
-        st = sub.add_parser("set", help="mark a date as a working day or a holiday (overrides the built-in data)")
+        st = sub.add_parser(
+            "set", help="mark a date as a working day or a holiday (overrides the built-in data)"
+        )
         st.add_argument("date")
         kind = st.add_mutually_exclusive_group(required=True)
         kind.add_argument("--workday", action="store_true")
@@ -48,8 +50,12 @@ class Command(BaseCommand):
         elif action == "set":
             try:
                 with change_context(origin="cli"):
-                    day = services.calendar_day_set(actor=None, date=_date(options["date"]),
-                                                    is_workday=options["workday"], name=options["name"])
+                    day = services.calendar_day_set(
+                        actor=None,
+                        date=_date(options["date"]),
+                        is_workday=options["workday"],
+                        name=options["name"],
+                    )
             except ApplicationError as exc:
                 raise CommandError(exc.message) from exc
             self.stdout.write(f"{day.date} 已设为{'工作日' if day.is_workday else '休息日'} {day.name}")
@@ -70,8 +76,10 @@ class Command(BaseCommand):
 
     def _show(self, year: int, month: int | None) -> None:
         if not workcalendar.covers(year):
-            self.stderr.write(f"注意：{year}年的官方节假日安排尚未录入，暂按周一至周五上班计算。"
-                              "请用 shizhi calendar set 录入国务院办公厅通知中的安排。")
+            self.stderr.write(
+                f"注意：{year}年的官方节假日安排尚未录入，暂按周一至周五上班计算。"
+                "请用 shizhi calendar set 录入国务院办公厅通知中的安排。"
+            )
         months = [month] if month else range(1, 13)
         for m in months:
             for d, is_work, name in workcalendar.month_days(year, m):

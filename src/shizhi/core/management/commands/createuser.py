@@ -20,9 +20,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--role", required=True, choices=Role.values, action="append",
-                            help="role; repeat for several roles")
-        parser.add_argument("--unit", help="unit code, for unit-scoped roles (unit_handler, unit_leader, data_steward)")
+        parser.add_argument(
+            "--role",
+            required=True,
+            choices=Role.values,
+            action="append",
+            help="role; repeat for several roles",
+        )
+        parser.add_argument(
+            "--unit", help="unit code, for unit-scoped roles (unit_handler, unit_leader, data_steward)"
+        )
         parser.add_argument("--area", help="12-digit area code, to scope the role to an area")
         parser.add_argument("--display-name", default="", help="姓名")
         parser.add_argument("--mobile", default="")
@@ -59,8 +66,12 @@ class Command(BaseCommand):
         try:
             with change_context(origin="cli"):
                 user = services.user_create(
-                    actor=None, username=options["username"], password=self._password(options),
-                    display_name=options["display_name"], mobile=options["mobile"], roles=roles,
+                    actor=None,
+                    username=options["username"],
+                    password=self._password(options),
+                    display_name=options["display_name"],
+                    mobile=options["mobile"],
+                    roles=roles,
                 )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc

@@ -25,7 +25,14 @@ class Command(BaseCommand):
             from django.core.management.base import CommandError
 
             raise CommandError("端口必须在1-65535之间")
-        self.stdout.write(f"市治 Shizhi 正在运行: http://{host}:{options['port']}/  (数据库: "
-                          f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
-        call_command("runserver", f"{host}:{options['port']}", use_reloader=options["reload"],
-                     use_threading=True, skip_checks=False)
+        self.stdout.write(
+            f"市治 Shizhi 正在运行: http://{host}:{options['port']}/  (数据库: "
+            f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
+        )
+        call_command(
+            "runserver",
+            f"{host}:{options['port']}",
+            use_reloader=options["reload"],
+            use_threading=True,
+            skip_checks=False,
+        )

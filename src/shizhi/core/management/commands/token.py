@@ -38,16 +38,18 @@ class Command(BaseCommand):
                     user = self._user(options["username"])
                     token, raw = services.token_create(actor=user, user=user, name=options["name"])
                     self.stdout.write(raw)
-                    self.stderr.write(f"已为 {user.username} 创建令牌 #{token.pk}“{token.name}”；请立即保存，之后无法再次查看。")
+                    self.stderr.write(
+                        f"已为 {user.username} 创建令牌 #{token.pk}“{token.name}”；请立即保存，之后无法再次查看。"
+                    )
                 elif options["action"] == "list":
                     for t in self._user(options["username"]).api_tokens.order_by("id"):
                         state = "已撤销" if t.revoked_at else "有效"
                         self.stdout.write(f"{t.pk}\t{t.prefix}…\t{t.name}\t{state}\t{t.last_used_at or '-'}")
                 else:
-                    token = ApiToken.objects.select_related("user").filter(pk=options["token_id"]).first()
-                    if token is None:
+                    found = ApiToken.objects.select_related("user").filter(pk=options["token_id"]).first()
+                    if found is None:
                         raise CommandError(f"令牌 #{options['token_id']} 不存在")
-                    services.token_revoke(actor=token.user, token=token)
-                    self.stdout.write(f"已撤销令牌 #{token.pk}")
+                    services.token_revoke(actor=found.user, token=found)
+                    self.stdout.write(f"已撤销令牌 #{found.pk}")
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
