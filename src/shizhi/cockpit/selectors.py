@@ -13,9 +13,9 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
-from shizhi.core import masking, workcalendar
 from shizhi.core import selectors as core_selectors
-from shizhi.core.models import Area, AreaLevel, AuditEvent, Grid, Role, Unit, UrbanRural, User
+from shizhi.core import workcalendar
+from shizhi.core.models import Area, AreaLevel, AuditEvent, Grid, Role, UrbanRural, User
 from shizhi.core.permissions import actor_scope
 from shizhi.core.selectors import Actor
 
@@ -40,7 +40,7 @@ def population_by_district() -> dict[str, Any]:
     Summed over communities and villages (the level where the statistics are collected), grouped by their
     district in one query."""
     districts = list(Area.objects.filter(level=AreaLevel.DISTRICT).order_by("code").values_list("id", "name"))
-    sums: dict[tuple[int, str], int] = {}
+    sums: dict[tuple[int | None, str], int] = {}
     rows = (
         Area.objects.filter(level=AreaLevel.COMMUNITY)
         .values("parent__parent_id", "urban_rural")
@@ -118,29 +118,11 @@ def city_list(*, actor: Actor) -> list[Area]:
 # ---------------------------------------- units
 
 
-def unit_contacts(actor: Actor, unit: Unit) -> list[dict[str, Any]] | None:
-    """A unit's contacts as the reader may see them: ``None`` when not at all (the public), mobiles and e-mail
-    masked unless the reader may see personal data. Same rules as the API's unit detail."""
-    if not core_selectors.can_see_unit_contacts(actor, unit):
-        return None
-    show_pii = core_selectors.can_see_pii(actor)
-    return [
-        {
-            "name": c.name,
-            "title": c.title,
-            "mobile": c.mobile if show_pii else masking.mask_mobile(c.mobile),
-            "email": c.email if show_pii else masking.mask_email(c.email),
-            "is_primary": c.is_primary,
-        }
-        for c in unit.contacts.all()
-    ]
-
-
 def unit_page(*, actor: Actor, unit_id: int) -> dict[str, Any]:
     unit = core_selectors.access_unit(actor=actor, unit_id=unit_id)
     return {
         "unit": unit,
-        "contacts": unit_contacts(actor, unit),
+        "contacts": core_selectors.unit_contacts(actor, unit),
         "can_change": core_selectors.can_change_unit(actor, unit),
         "children": list(unit.children.filter(is_active=True).order_by("code").only("id", "name", "kind")),
     }

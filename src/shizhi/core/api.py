@@ -269,24 +269,11 @@ def _unit_out(u: Unit) -> dict[str, Any]:
 
 
 def _unit_detail(actor: User, u: Unit) -> dict[str, Any]:
-    contacts = None
-    if sel.can_see_unit_contacts(actor, u):
-        show_pii = sel.can_see_pii(actor)
-        contacts = [
-            {
-                "name": c.name,
-                "title": c.title,
-                "mobile": c.mobile if show_pii else masking.mask_mobile(c.mobile),
-                "email": c.email if show_pii else masking.mask_email(c.email),
-                "is_primary": c.is_primary,
-            }
-            for c in u.contacts.all()
-        ]
     return {
         **_unit_out(u),
         "responsibilities": u.responsibilities,
         "address": u.address,
-        "contacts": contacts,
+        "contacts": sel.unit_contacts(actor, u),
         "can_change": sel.can_change_unit(actor, u),
     }
 

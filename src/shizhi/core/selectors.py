@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet, Sum
 
-from shizhi.core import geo
+from shizhi.core import geo, masking
 from shizhi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from shizhi.core.models import ApiToken, Area, AreaLevel, AuditEvent, Grid, Role, Unit, User
 from shizhi.core.permissions import actor_scope, has_perm, roles_with
@@ -308,6 +308,24 @@ def can_see_unit_contacts(actor: Actor, unit: Unit) -> bool:
     if scope.is_city_wide(city_wide_staff) or scope.roles & {Role.OPERATOR, Role.DISPATCHER}:
         return True
     return is_unit_member(actor, unit)
+
+
+def unit_contacts(actor: Actor, unit: Unit) -> list[dict[str, Any]] | None:
+    """A unit's contacts as the reader may see them: ``None`` when not at all (the public), mobiles and e-mail
+    masked unless the reader may see personal data (``core.view_pii``)."""
+    if not can_see_unit_contacts(actor, unit):
+        return None
+    show_pii = can_see_pii(actor)
+    return [
+        {
+            "name": c.name,
+            "title": c.title,
+            "mobile": c.mobile if show_pii else masking.mask_mobile(c.mobile),
+            "email": c.email if show_pii else masking.mask_email(c.email),
+            "is_primary": c.is_primary,
+        }
+        for c in unit.contacts.all()
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -22,12 +22,12 @@ URBAN, RURAL = UrbanRural.URBAN.value, UrbanRural.RURAL.value
 # The statistics office's urban-rural classes (城乡分类代码) of communities and villages: population
 # ranges (min, mode, max) for a triangular draw, and people per household.
 POPULATION = {
-    "111": (4000, 7800, 9000, 2.5),  # 主城区
-    "112": (3000, 5200, 8000, 2.6),  # 城乡结合区
-    "121": (3000, 5000, 8000, 2.6),  # 镇中心区
+    "111": (4500, 8600, 9000, 2.5),  # 主城区
+    "112": (3000, 6000, 8000, 2.6),  # 城乡结合区
+    "121": (3500, 6000, 8500, 2.6),  # 镇中心区
     "122": (1500, 2600, 3200, 2.7),  # 镇乡结合区
     "210": (1000, 1900, 2600, 2.8),  # 乡中心区
-    "220": (800, 1900, 3000, 2.8),  # 村庄
+    "220": (900, 2400, 3000, 2.8),  # 村庄
 }
 _CODE_START = {"街道": 1, "镇": 100, "乡": 200, "社区": 1, "村": 200}
 
@@ -93,7 +93,9 @@ def build_city(spec: ScaleSpec, rng: random.Random) -> Node:
     return city
 
 
-def _child(parent: Node, code: str, name: str, kind: str, urban_rural: str, urban_rural_code: str = "") -> Node:
+def _child(
+    parent: Node, code: str, name: str, kind: str, urban_rural: str, urban_rural_code: str = ""
+) -> Node:
     node = Node(code, name, parent.level + 1, kind, urban_rural, urban_rural_code, parent=parent)
     node.suburban = parent.suburban
     parent.children.append(node)
@@ -108,31 +110,31 @@ def _add_districts(city: Node, spec: ScaleSpec, rng: random.Random) -> None:
     numbers = {"区": iter(range(2, 21)), "县": iter(range(21, 80))}
     for d in spec.districts:
         code = f"{CITY_CODE[:4]}{next(numbers[d.kind]):02d}000000"
-        node = _child(city, code, names.district_name(rng, d.kind, used), d.kind, URBAN if d.kind == "区" else RURAL)
+        node = _child(
+            city, code, names.district_name(rng, d.kind, used), d.kind, URBAN if d.kind == "区" else RURAL
+        )
         node.suburban = d.suburban
+    counties = len(spec.districts) - len(urban)
     core_centre = g.offset(CITY_CENTRE, rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5))
-    core = g.polygonal(shapely.intersection(
-        g.blob(rng, core_centre, spec.core_radius_km, roughness=0.3), city.shape, grid_size=g.GRID))
-    rest = g.polygonal(shapely.difference(city.shape, core, grid_size=g.GRID))
-    if len(urban) == len(spec.districts):
-        core, rest = city.shape, city.shape
-    elif not urban:
-        rest = city.shape
+    core = rest = city.shape
+    if urban and counties:
+        blob = g.blob(rng, core_centre, spec.core_radius_km, roughness=0.3)
+        core = g.polygonal(shapely.intersection(blob, city.shape, grid_size=g.GRID))
+        rest = g.polygonal(shapely.difference(city.shape, core, grid_size=g.GRID))
     start = rng.uniform(0, 2 * math.pi)
     seeds: list[g.XY] = []
-    for i in range(len(urban)):
-        if i == 0:  # the old town, at the centre
-            seeds.append(g.offset(core_centre, rng.uniform(-1, 1), rng.uniform(-1, 1)))
-        else:
-            angle = start + 2 * math.pi * (i - 1) / max(1, len(urban) - 1) + rng.uniform(-0.3, 0.3)
-            seeds.append(g.polar(core_centre, spec.core_radius_km * rng.uniform(0.5, 0.65), angle))
-    counties = len(spec.districts) - len(urban)
+    for i in range(len(urban)):  # wedges meeting at the centre, which is in the first, the old town
+        angle = start + 2 * math.pi * i / len(urban) + rng.uniform(-0.2, 0.2)
+        seeds.append(
+            g.polar(core_centre, spec.core_radius_km * (0.3 if i == 0 else rng.uniform(0.45, 0.6)), angle)
+        )
     ring_km = (spec.core_radius_km + spec.radius_km) / 2
     for i in range(counties):
         angle = start + math.pi / max(1, counties) + 2 * math.pi * i / counties + rng.uniform(-0.25, 0.25)
         seeds.append(g.polar(CITY_CENTRE, ring_km * rng.uniform(0.9, 1.1), angle))
     shapes = (g.tile(core, seeds[: len(urban)]) if urban else []) + (
-        g.tile(rest, seeds[len(urban):]) if counties else [])
+        g.tile(rest, seeds[len(urban) :]) if counties else []
+    )
     for node, seed, shape in zip(city.children, seeds, shapes, strict=True):
         node.shape = shape
         node.seat = seed if g.contains(shape, seed) else g.inside_point(shape)
@@ -148,7 +150,8 @@ def _add_streets(district: Node, spec: DistrictSpec, rng: random.Random) -> None
         seeds += g.sample_points(rng, district.shape, n - spec.streets)
         seeds = g.relax(district.shape, seeds, 3, fixed=range(spec.streets))
         order = list(range(spec.streets)) + sorted(
-            range(spec.streets, n), key=lambda i: (math.dist(seeds[i], district.seat), i))
+            range(spec.streets, n), key=lambda i: (math.dist(seeds[i], district.seat), i)
+        )
     else:
         seeds = g.relax(district.shape, g.sample_points(rng, district.shape, n), 3)
         order = g.nearest(seeds, CITY_CENTRE)
@@ -185,7 +188,9 @@ def _add_communities(street: Node, spec: ScaleSpec, rng: random.Random) -> None:
         seeds = [_near(rng, street.shape, street.seat, 0.3, 1.0) for _ in range(shequ)]
         seeds += g.sample_points(rng, street.shape, villages)
         seeds = g.relax(street.shape, seeds, 2, fixed=range(shequ))
-        order = list(range(shequ)) + sorted(range(shequ, n), key=lambda i: (math.dist(seeds[i], street.seat), i))
+        order = list(range(shequ)) + sorted(
+            range(shequ, n), key=lambda i: (math.dist(seeds[i], street.seat), i)
+        )
     shapes = g.tile(street.shape, seeds)
     used: set[str] = set()
     counters = dict(_CODE_START)
@@ -227,12 +232,18 @@ def _populate(community: Node, spec: ScaleSpec, rng: random.Random) -> None:
     weights = [rng.uniform(0.7, 1.3) for _ in range(count)]
     people = split(community.population, weights)
     homes = split(community.households, weights)
-    order = sorted(range(count), key=lambda i: (-round(seeds[i][1], 4), round(seeds[i][0], 4), i))  # north first
+    # Numbered from north to south, then west to east, as people would count them on a map.
+    order = sorted(range(count), key=lambda i: (-round(seeds[i][1], 4), round(seeds[i][0], 4), i))
     for n, i in enumerate(order, start=1):
-        community.grids.append(GridPlan(
-            code=f"{community.code}{n:03d}", name=names.grid_name(community.name, n), shape=shapes[i],
-            population=people[i], households=min(homes[i], people[i]),
-        ))
+        community.grids.append(
+            GridPlan(
+                code=f"{community.code}{n:03d}",
+                name=names.grid_name(community.name, n),
+                shape=shapes[i],
+                population=people[i],
+                households=homes[i],
+            )
+        )
 
 
 def split(total: int, weights: Sequence[float]) -> list[int]:
@@ -258,9 +269,15 @@ def _sum_up(node: Node) -> None:
 def area_rows(city: Node) -> list[AreaRow]:
     return [
         AreaRow(
-            code=n.code, name=n.name, level=n.level, kind=n.kind, urban_rural=n.urban_rural,
-            parent_code=n.parent.code if n.parent else None, urban_rural_code=n.urban_rural_code,
-            population=n.population, households=n.households,
+            code=n.code,
+            name=n.name,
+            level=n.level,
+            kind=n.kind,
+            urban_rural=n.urban_rural,
+            parent_code=n.parent.code if n.parent else None,
+            urban_rural_code=n.urban_rural_code,
+            population=n.population,
+            households=n.households,
             boundary=g.to_geojson(n.shape) if n.shape is not None else None,
         )
         for n in city.walk()
@@ -271,8 +288,12 @@ def grid_rows(city: Node, worker_username: dict[str, str]) -> list[GridRow]:
     """Rows for ``grids_import``; ``worker_username`` maps a grid code to its grid worker's username."""
     return [
         GridRow(
-            code=grid.code, name=grid.name, community_code=community.code, boundary=g.to_geojson(grid.shape),
-            population=grid.population, households=grid.households,
+            code=grid.code,
+            name=grid.name,
+            community_code=community.code,
+            boundary=g.to_geojson(grid.shape),
+            population=grid.population,
+            households=grid.households,
             grid_worker_username=worker_username.get(grid.code),
         )
         for community in city.level_nodes(AreaLevel.COMMUNITY)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
@@ -18,8 +18,8 @@ from shapely.geometry.polygon import orient
 
 GRID = 1e-6  # degrees; coordinates are stored with 6 decimals
 KM_PER_DEG_LAT = 110.574
-Shape = Polygon | MultiPolygon
-XY = tuple[float, float]
+Shape: TypeAlias = Polygon | MultiPolygon
+XY: TypeAlias = tuple[float, float]
 
 
 def km_per_deg_lng(lat: float) -> float:
@@ -36,11 +36,18 @@ def polar(origin: XY, radius_km: float, angle: float) -> XY:
 
 
 def blob(
-    rng: random.Random, centre: XY, radius_km: float, roughness: float, vertices: int = 360, tolerance_m: float = 80
+    rng: random.Random,
+    centre: XY,
+    radius_km: float,
+    roughness: float,
+    vertices: int = 360,
+    tolerance_m: float = 80,
 ) -> Polygon:
     """An irregular, natural-looking closed outline: a circle whose radius is modulated by a few random
     harmonics (large bays and bulges) and many small ones (a wiggly border), then simplified."""
-    harmonics = [(k, rng.uniform(0, 2 * math.pi), roughness * rng.uniform(0.4, 1.0) / k**1.2) for k in range(2, 40)]
+    harmonics = [
+        (k, rng.uniform(0, 2 * math.pi), roughness * rng.uniform(0.4, 1.0) / k**1.2) for k in range(2, 40)
+    ]
     scale = 1.0 / max(1.0, sum(a for _, _, a in harmonics) / 0.6)  # keep the radius positive
     points = []
     for i in range(vertices):
@@ -53,9 +60,12 @@ def blob(
 
 def polygonal(geometry: BaseGeometry) -> Shape:
     """The polygon parts of a geometry (an intersection may also yield points and lines), as one shape."""
-    parts = [p for p in shapely.get_parts(geometry) if isinstance(p, Polygon) and not p.is_empty]
-    nested = [q for p in shapely.get_parts(geometry) if isinstance(p, MultiPolygon) for q in p.geoms]
-    parts += nested
+    parts: list[Polygon] = []
+    for part in shapely.get_parts(geometry):
+        if isinstance(part, MultiPolygon):
+            parts.extend(part.geoms)
+        elif isinstance(part, Polygon) and not part.is_empty:
+            parts.append(part)
     if not parts:
         raise ValueError("geometry has no polygon parts")
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
@@ -67,7 +77,10 @@ def sample_points(rng: random.Random, shape: Shape, n: int) -> list[XY]:
     shapely.prepare(shape)
     points: list[XY] = []
     while len(points) < n:
-        batch = [(rng.uniform(min_x, max_x), rng.uniform(min_y, max_y)) for _ in range(max(16, 2 * (n - len(points))))]
+        batch = [
+            (rng.uniform(min_x, max_x), rng.uniform(min_y, max_y))
+            for _ in range(max(16, 2 * (n - len(points))))
+        ]
         inside = shapely.contains_xy(shape, [p[0] for p in batch], [p[1] for p in batch])
         points.extend(p for p, ok in zip(batch, inside, strict=True) if ok)
     return points[:n]

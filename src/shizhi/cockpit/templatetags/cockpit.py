@@ -13,28 +13,33 @@ register = template.Library()
 log = logging.getLogger("shizhi.cockpit")
 
 
+def _field(row: Any, name: str) -> Any:
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+
 @register.simple_tag
-def demo_logins() -> list[dict[str, Any]]:
+def demo_logins() -> list[Any]:
     """The demo city's sign-ins for the login page's hint box, only for demo users that exist and are active.
 
-    The demo app is optional (a city's real installation may leave it out), so it is imported lazily and any
-    failure means "no hint", never a broken login page."""
+    Rows are dicts or objects with ``username``, ``role_label``, ``scope`` and ``password`` (and optionally
+    ``display_name``). The demo app is optional (a city's real installation may leave it out), so it is
+    imported lazily and any failure means "no hint", never a broken login page."""
     try:
-        from shizhi.demo.services import demo_logins as load  # type: ignore[attr-defined]
+        from shizhi.demo.services import demo_logins as load
     except ImportError:
         return []
     try:
         logins = list(load())
         if not logins:
             return []
-        usernames = {str(row["username"]) for row in logins}
+        usernames = {str(_field(row, "username")) for row in logins}
         existing = set(
             User.objects.filter(username__in=usernames, is_active=True).values_list("username", flat=True)
         )
     except Exception:  # a half-loaded demo must not break the login page
         log.warning("demo logins unavailable", exc_info=True)
         return []
-    return [row for row in logins if row["username"] in existing]
+    return [row for row in logins if _field(row, "username") in existing]
 
 
 @register.filter

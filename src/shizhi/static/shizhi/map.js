@@ -44,7 +44,7 @@
     for (var i = 1; i < DENSITY_COLOURS.length; i++) {
       var q = v[Math.min(v.length - 1, Math.floor((i * v.length) / DENSITY_COLOURS.length))];
       var p = Math.pow(10, Math.max(0, Math.floor(Math.log10(Math.max(q, 1))) - 1));
-      var r = Math.round(q / p) * p;
+      var r = Math.floor(q / p) * p;
       if (!breaks.length || r > breaks[breaks.length - 1]) breaks.push(r);
     }
     return breaks;
@@ -127,7 +127,7 @@
           }
           items.push("<span>人/平方公里</span>");
         }
-      } else {
+      } else if (childrenLayer) {
         items.push('<span><i style="background:' + URBAN + '"></i>城镇</span>');
         items.push('<span><i style="background:' + RURAL + '"></i>乡村</span>');
       }

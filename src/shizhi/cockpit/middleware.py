@@ -1,0 +1,22 @@
+"""Page language (界面语言): Chinese unless the user picked another language with the switcher."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+
+class ChosenLanguageMiddleware(LocaleMiddleware):
+    """Like Django's ``LocaleMiddleware``, but without the browser's ``Accept-Language``: a government platform
+    shows its own language (``LANGUAGE_CODE``, 简体中文) to everyone, and English only to whoever chose it with
+    the language switcher (``/i18n/setlang/`` sets the cookie). Otherwise an English-language browser would get
+    the Django admin and form errors in English around Chinese pages."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        code = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if code not in dict(settings.LANGUAGES):
+            code = settings.LANGUAGE_CODE
+        translation.activate(code)
+        request.LANGUAGE_CODE = translation.get_language()

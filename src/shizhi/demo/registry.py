@@ -1,0 +1,47 @@
+"""Datasets that ``shizhi seed <name>`` can create. The demo city is built in; a later module adds its own
+with :func:`register` (from its ``AppConfig.ready``), e.g. ``shizhi seed onething``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SeedOptions:
+    scale: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class SeedOutcome:
+    created: bool  # False: the data was already there and nothing changed
+    text: str  # what to print: a summary, or why nothing was done
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    help: str
+    run: Callable[[SeedOptions], SeedOutcome]
+    scales: tuple[str, ...] = ("small", "city")
+
+
+def _demo(options: SeedOptions) -> SeedOutcome:
+    from shizhi.demo.services import demo_logins, format_logins, seed_demo
+
+    report = seed_demo(scale=options.scale, seed=options.seed)
+    return SeedOutcome(created=report.created, text=report.summary() + "\n\n" + format_logins(demo_logins()))
+
+
+DATASETS: dict[str, Dataset] = {
+    "demo": Dataset(
+        "demo", "演示城市“临江市”：区县、街道乡镇、社区村、网格、承办单位和各角色的演示账号", _demo
+    ),
+}
+
+
+def register(dataset: Dataset) -> None:
+    if dataset.name in DATASETS:
+        raise ValueError(f"seed dataset {dataset.name!r} is already registered")
+    DATASETS[dataset.name] = dataset
