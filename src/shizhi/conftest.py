@@ -49,15 +49,15 @@ class JsonClient:
     client: Client = field(default_factory=Client)
 
     def _headers(self) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"} if self.token else {}
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.client.get(path, params or {}, **self._headers())
+        return self.client.get(path, params or {}, headers=self._headers())
 
     def _send(self, method: str, path: str, body: Any, raw: bool) -> Any:
         data = body if raw else json.dumps(body)
         return getattr(self.client, method)(
-            path, data=data, content_type="application/json", **self._headers()
+            path, data=data, content_type="application/json", headers=self._headers()
         )
 
     def post(self, path: str, body: Any = None, raw: bool = False) -> Any:
@@ -70,7 +70,7 @@ class JsonClient:
         return self._send("put", path, body if body is not None else {}, raw)
 
     def delete(self, path: str) -> Any:
-        return self.client.delete(path, **self._headers())
+        return self.client.delete(path, headers=self._headers())
 
 
 @pytest.fixture
