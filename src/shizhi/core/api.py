@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from shizhi.core import masking, services, workcalendar
@@ -88,12 +88,12 @@ def my_tokens(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/me/tokens", response={201: TokenCreatedOut, **ERRORS}, summary="创建接口令牌（只显示一次）")
-def create_token(request: HttpRequest, payload: TokenCreateIn) -> tuple[int, dict[str, Any]]:
+def create_token(request: HttpRequest, payload: TokenCreateIn) -> Status[dict[str, Any]]:
     user = _actor(request)
     token, raw = services.token_create(
         actor=user, user=user, name=payload.name, expires_at=payload.expires_at
     )
-    return 201, {**_token_out(token), "token": raw}
+    return Status(201, {**_token_out(token), "token": raw})
 
 
 @router.delete("/me/tokens/{token_id}", response={200: TokenOut, **ERRORS}, summary="撤销接口令牌")
@@ -308,7 +308,7 @@ def _contacts(items: list[Any] | None) -> list[services.ContactIn] | None:
 
 
 @router.post("/units", response={201: UnitDetailOut, **ERRORS}, summary="新建承办单位（管理员）")
-def create_unit(request: HttpRequest, payload: UnitCreateIn) -> tuple[int, dict[str, Any]]:
+def create_unit(request: HttpRequest, payload: UnitCreateIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     area = sel.access_area(actor=actor, area_id=payload.area_id) if payload.area_id is not None else None
     parent = (
@@ -327,7 +327,7 @@ def create_unit(request: HttpRequest, payload: UnitCreateIn) -> tuple[int, dict[
         address=payload.address,
         contacts=_contacts(payload.contacts) or [],
     )
-    return 201, _unit_detail(actor, unit)
+    return Status(201, _unit_detail(actor, unit))
 
 
 @router.patch(
@@ -401,7 +401,7 @@ def _role_in(actor: User, r: RoleIn) -> services.RoleIn:
 
 
 @router.post("/users", response={201: UserOut, **ERRORS}, summary="新建用户（管理员）")
-def create_user(request: HttpRequest, payload: UserCreateIn) -> tuple[int, dict[str, Any]]:
+def create_user(request: HttpRequest, payload: UserCreateIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     if not has_perm(actor, "core.manage_users"):
         from shizhi.core.errors import PermissionDenied
@@ -415,7 +415,7 @@ def create_user(request: HttpRequest, payload: UserCreateIn) -> tuple[int, dict[
         mobile=payload.mobile,
         roles=[_role_in(actor, r) for r in payload.roles],
     )
-    return 201, _user_out(actor, user)
+    return Status(201, _user_out(actor, user))
 
 
 @router.patch("/users/{user_id}", response={200: UserOut, **ERRORS}, summary="修改用户")
@@ -431,11 +431,11 @@ def update_user(request: HttpRequest, user_id: int, payload: UserUpdateIn) -> di
 
 
 @router.post("/users/{user_id}/roles", response={201: UserOut, **ERRORS}, summary="授予角色（管理员）")
-def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> tuple[int, dict[str, Any]]:
+def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     user = sel.access_user(actor=actor, user_id=user_id)
     services.role_assign(actor=actor, user=user, role=_role_in(actor, payload))
-    return 201, _user_out(actor, user)
+    return Status(201, _user_out(actor, user))
 
 
 @router.delete(
