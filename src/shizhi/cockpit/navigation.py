@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import Promise
 
 from shizhi.core.permissions import has_perm
 
@@ -14,7 +15,7 @@ from shizhi.core.permissions import has_perm
 @dataclass(frozen=True)
 class NavItem:
     key: str
-    label: str
+    label: str | Promise  # gettext_lazy(...): shown in each request's language
     url_name: str
     permission: str | None = None  # None: every signed-in user
     order: int = 100
@@ -39,7 +40,7 @@ def navigation_for(request: HttpRequest) -> list[dict[str, str | bool]]:
         out.append(
             {
                 "key": item.key,
-                "label": item.label,
+                "label": str(item.label),
                 "url": url,
                 "active": request.path == url or (url != "/" and request.path.startswith(url)),
             }

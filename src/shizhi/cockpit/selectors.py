@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from shizhi.core import selectors as core_selectors
 from shizhi.core import workcalendar
@@ -27,7 +28,7 @@ def shell_user(user: Actor) -> dict[str, Any] | None:
     if user is None or not user.is_authenticated:
         return None
     roles = actor_scope(user).roles
-    labels = [Role(r).label for r in Role.values if r in roles]
+    labels = [str(Role(r).label) for r in Role.values if r in roles]
     return {"name": str(user), "username": user.get_username(), "roles": labels}
 
 
@@ -55,7 +56,13 @@ def population_by_district() -> dict[str, Any]:
         "districts": [name for _, name in districts],
         "urban": urban,
         "rural": rural,
-        "labels": {"urban": UrbanRural.URBAN.label, "rural": UrbanRural.RURAL.label},
+        # Words the chart script shows, in the page's language ({n}: a formatted number).
+        "labels": {
+            "urban": str(UrbanRural.URBAN.label),
+            "rural": str(UrbanRural.RURAL.label),
+            "axis": pgettext("chart axis", "人"),
+            "people": gettext("{n} 人"),
+        },
         "rows": [
             {"id": pk, "name": name, "urban": u, "rural": r, "total": u + r}
             for (pk, name), u, r in zip(districts, urban, rural, strict=True)
@@ -94,7 +101,7 @@ def area_page(*, actor: Actor, area_id: int) -> dict[str, Any]:
         "area": area,
         "ancestors": core_selectors.area_ancestors(area),
         "children": rows,
-        "child_level_label": AreaLevel(area.level + 1).label if area.level < AreaLevel.COMMUNITY else "",
+        "child_level_label": str(AreaLevel(area.level + 1).label) if area.level < AreaLevel.COMMUNITY else "",
         "grid_count": grid_count,
         "grids": grids,
         "density": _density(area.population, area.area_km2),
@@ -167,7 +174,16 @@ def _short(value: Any, limit: int = 80) -> str:
 
 # ---------------------------------------- calendar
 
-WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
+# Column heads of the calendar, Monday first (lazy: each request shows them in its own language).
+WEEKDAYS = [
+    gettext_lazy("周一"),
+    gettext_lazy("周二"),
+    gettext_lazy("周三"),
+    gettext_lazy("周四"),
+    gettext_lazy("周五"),
+    gettext_lazy("周六"),
+    gettext_lazy("周日"),
+]
 
 
 def parse_month(raw: str | None, today: dt.date | None = None) -> tuple[int, int]:
@@ -211,6 +227,7 @@ def calendar_month(year: int, month: int, today: dt.date | None = None) -> dict[
     return {
         "year": year,
         "month": month,
+        "first_day": dt.date(year, month, 1),  # shown with YEAR_MONTH_FORMAT: 2026年2月 / February 2026
         "weeks": weeks,
         "weekdays": WEEKDAYS,
         "covers": workcalendar.covers(year),

@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from shizhi.api import api
 from shizhi.core.views import healthz
 
-admin.site.site_header = "市治 · 系统管理"
-admin.site.site_title = "市治管理后台"
-admin.site.index_title = "数据管理"
+admin.site.site_header = _("市治 · 系统管理")
+admin.site.site_title = _("市治管理后台")
+admin.site.index_title = _("数据管理")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -1,4 +1,5 @@
-"""Django admin (系统管理) for core data, in Chinese, for users with the admin role only.
+"""Django admin (系统管理) for core data, in Chinese (or the language the user chose), for users with the admin
+role only.
 
 The admin writes to the database directly, around our services, so that nothing changes without an audit
 event: areas, grids, audit events and API tokens are read-only here; units, users and calendar days leave an
@@ -13,13 +14,17 @@ import re
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from shizhi.core import services
 from shizhi.core.audit import SECRET_FIELDS, _jsonable, audit_record
@@ -71,8 +76,12 @@ def form_changes(form: forms.ModelForm, *, change: bool) -> dict[str, list[Any]]
 
 
 def formset_changes(formset: Any) -> dict[str, Any]:
-    """What an inline formset added, changed and deleted (by name only; values may be personal data)."""
-    label = str(formset.model._meta.verbose_name)
+    """What an inline formset added, changed and deleted (by name only; values may be personal data).
+
+    Keyed by the model's name in the platform's language (``LANGUAGE_CODE``), not the admin user's: the audit
+    log is a record, the same whoever wrote it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        label = str(formset.model._meta.verbose_name)
     added = [str(o) for o in formset.new_objects]
     changed = [f"{o}: {', '.join(fields)}" for o, fields in formset.changed_objects]
     deleted = [str(o) for o in formset.deleted_objects]
@@ -137,7 +146,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 def _boundary_summary(obj: Any) -> str:
     if not obj.boundary:
         return "—"
-    return f"{obj.boundary.get('type', '?')}，范围 {obj.min_lng:.4f},{obj.min_lat:.4f} – {obj.max_lng:.4f},{obj.max_lat:.4f}"
+    return gettext("{type}，范围 {min_lng:.4f},{min_lat:.4f} – {max_lng:.4f},{max_lat:.4f}").format(
+        type=obj.boundary.get("type", "?"),
+        min_lng=obj.min_lng,
+        min_lat=obj.min_lat,
+        max_lng=obj.max_lng,
+        max_lat=obj.max_lat,
+    )
 
 
 # ------------------------------------------------------------------------------------------ areas and grids
@@ -156,7 +171,7 @@ class AreaAdmin(ReadOnlyAdmin):
         "updated_at",
     )  # fmt: skip
 
-    @admin.display(description="边界")
+    @admin.display(description=_("边界"))
     def boundary_summary(self, obj: Area) -> str:
         return _boundary_summary(obj)
 
@@ -172,7 +187,7 @@ class GridAdmin(ReadOnlyAdmin):
         "centroid_lat", "boundary_summary", "created_at", "updated_at",
     )  # fmt: skip
 
-    @admin.display(description="边界")
+    @admin.display(description=_("边界"))
     def boundary_summary(self, obj: Grid) -> str:
         return _boundary_summary(obj)
 
@@ -190,7 +205,7 @@ class UnitContactForm(forms.ModelForm):
     def clean_mobile(self) -> str:
         mobile = self.cleaned_data.get("mobile", "")
         if mobile and not _MOBILE_RE.match(mobile):
-            raise forms.ValidationError("手机号格式不正确")
+            raise forms.ValidationError(gettext("手机号格式不正确"))
         return mobile
 
 
@@ -235,11 +250,11 @@ class RoleAssignmentForm(forms.ModelForm):
             return data
         policy = ROLE_POLICIES[role]
         if policy.needs_unit and unit is None:
-            self.add_error("unit", "该角色必须指定所属单位")
+            self.add_error("unit", gettext("该角色必须指定所属单位"))
         if unit is not None and not policy.unit_allowed:
-            self.add_error("unit", "该角色不按单位授权")
+            self.add_error("unit", gettext("该角色不按单位授权"))
         if area is not None and not policy.area_allowed:
-            self.add_error("area", "该角色不按区域授权")
+            self.add_error("area", gettext("该角色不按区域授权"))
         user = getattr(self.instance, "user", None) if self.instance.user_id else data.get("user")
         if (
             user is not None
@@ -250,7 +265,7 @@ class RoleAssignmentForm(forms.ModelForm):
                 .exists()
             )
         ):
-            raise forms.ValidationError("该用户已有此角色授权")
+            raise forms.ValidationError(gettext("该用户已有此角色授权"))
         return data
 
 
@@ -281,7 +296,7 @@ class ShizhiUserChangeForm(UserChangeForm):
     def clean_mobile(self) -> str:
         mobile = self.cleaned_data.get("mobile", "")
         if mobile and not _MOBILE_RE.match(mobile):
-            raise forms.ValidationError("手机号格式不正确")
+            raise forms.ValidationError(gettext("手机号格式不正确"))
         return mobile
 
 
@@ -297,8 +312,8 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     readonly_fields = ("is_staff", "is_superuser", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("个人信息", {"fields": ("display_name", "mobile", "id_number", "email")}),
-        ("状态", {"fields": ("is_active", "is_staff", "is_superuser", "last_login", "date_joined")}),
+        (_("个人信息"), {"fields": ("display_name", "mobile", "id_number", "email")}),
+        (_("状态"), {"fields": ("is_active", "is_staff", "is_superuser", "last_login", "date_joined")}),
     )
     add_fieldsets = (
         (
@@ -313,9 +328,11 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("role_assignments")
 
-    @admin.display(description="角色")
+    @admin.display(description=_("角色"))
     def roles(self, obj: User) -> str:
-        return "、".join(sorted({a.get_role_display() for a in obj.role_assignments.all()})) or "—"
+        return (
+            gettext("、").join(sorted({str(a.get_role_display()) for a in obj.role_assignments.all()})) or "—"
+        )
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if formset.model is not RoleAssignment:
@@ -329,7 +346,12 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
             try:
                 services.role_revoke(actor=request.user, assignment=assignment)  # type: ignore[arg-type]
             except ApplicationError as exc:
-                messages.error(request, f"未能撤销角色“{assignment.get_role_display()}”：{exc.message}")
+                messages.error(
+                    request,
+                    gettext("未能撤销角色“{role}”：{message}").format(
+                        role=assignment.get_role_display(), message=exc.message
+                    ),
+                )
         for assignment in formset.new_objects:
             try:
                 services.role_assign(
@@ -338,7 +360,12 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
                     role=services.RoleIn(role=assignment.role, unit=assignment.unit, area=assignment.area),
                 )
             except ApplicationError as exc:
-                messages.error(request, f"未能授予角色“{assignment.get_role_display()}”：{exc.message}")
+                messages.error(
+                    request,
+                    gettext("未能授予角色“{role}”：{message}").format(
+                        role=assignment.get_role_display(), message=exc.message
+                    ),
+                )
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         with transaction.atomic():
@@ -399,7 +426,9 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
             try:
                 services.role_revoke(actor=request.user, assignment=obj)  # type: ignore[arg-type]
             except ApplicationError as exc:
-                messages.error(request, f"未能撤销“{obj}”：{exc.message}")
+                messages.error(
+                    request, gettext("未能撤销“{object}”：{message}").format(object=obj, message=exc.message)
+                )
 
 
 # ------------------------------------------------------------------------------------------ tokens, audit
@@ -416,13 +445,17 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     fields = ("user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
     actions = ("revoke",)
 
-    @admin.action(description="撤销所选令牌")
+    @admin.action(description=_("撤销所选令牌"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
             services.token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
             count += 1
-        self.message_user(request, f"已撤销 {count} 个令牌。", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("已撤销 {count} 个令牌。", "已撤销 {count} 个令牌。", count).format(count=count),
+            messages.SUCCESS,
+        )
 
 
 @admin.register(AuditEvent)
@@ -447,7 +480,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     )  # fmt: skip
     list_select_related = ("actor",)
 
-    @admin.display(description="变更")
+    @admin.display(description=_("变更"))
     def changes_pretty(self, obj: AuditEvent) -> str:
         import json
 

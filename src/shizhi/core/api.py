@@ -259,7 +259,7 @@ def _unit_out(u: Unit) -> dict[str, Any]:
         "name": u.name,
         "short_name": u.short_name,
         "kind": u.kind,
-        "kind_label": u.get_kind_display(),
+        "kind_label": str(u.get_kind_display()),
         "area_id": u.area_id,
         "area_name": u.area.name if u.area else None,
         "parent_id": u.parent_id,

@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import models
+from django.utils import translation
 
 from shizhi.core.context import current
 from shizhi.core.models import AuditEvent, Unit, User
@@ -66,16 +68,20 @@ def audit_record(
 ) -> AuditEvent:
     """Write one audit event inside the caller's transaction (so it exists exactly when the change does)."""
     ctx = current()
+    object_repr = ""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
+        # A record, written in the platform's language whatever language the acting user's pages are in.
+        with translation.override(settings.LANGUAGE_CODE):
+            object_repr = str(obj)[:200]
     event = AuditEvent(
         actor=actor if actor is not None and actor.pk else None,
         actor_label=actor.get_username() if actor is not None and actor.pk else "system",
         action=action,
         object_type=object_type,
         object_id=object_id,
-        object_repr=str(obj)[:200] if obj is not None else "",
+        object_repr=object_repr,
         changes=_jsonable(dict(changes or {})),
         ip=ctx.ip,
         origin=ctx.origin,

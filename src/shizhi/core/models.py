@@ -6,32 +6,34 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class UrbanRural(models.TextChoices):
-    URBAN = "urban", "城镇"
-    RURAL = "rural", "乡村"
+    URBAN = "urban", _("城镇")
+    RURAL = "rural", _("乡村")
 
 
 class AreaLevel(models.IntegerChoices):
-    CITY = 1, "市"
-    DISTRICT = 2, "区/县"  # district (区) or county (县)
-    STREET = 3, "街道/乡镇"  # street office (街道) or town/township (镇/乡)
-    COMMUNITY = 4, "社区/村"  # urban community (社区居委会) or village (村委会)
+    CITY = 1, _("市")
+    DISTRICT = 2, _("区/县")  # district (区) or county (县)
+    STREET = 3, _("街道/乡镇")  # street office (街道) or town/township (镇/乡)
+    COMMUNITY = 4, _("社区/村")  # urban community (社区居委会) or village (村委会)
 
 
 class GeoMixin(models.Model):
     """Boundary as a GeoJSON geometry (Polygon or MultiPolygon, WGS84 lng/lat), with its centroid and
     bounding box stored as plain columns so that point lookups can narrow by index before testing polygons."""
 
-    boundary = models.JSONField("边界", null=True, blank=True)
-    centroid_lng = models.FloatField("中心经度", null=True, blank=True)
-    centroid_lat = models.FloatField("中心纬度", null=True, blank=True)
+    boundary = models.JSONField(_("边界"), null=True, blank=True)
+    centroid_lng = models.FloatField(_("中心经度"), null=True, blank=True)
+    centroid_lat = models.FloatField(_("中心纬度"), null=True, blank=True)
     min_lng = models.FloatField(null=True, blank=True)
     min_lat = models.FloatField(null=True, blank=True)
     max_lng = models.FloatField(null=True, blank=True)
     max_lat = models.FloatField(null=True, blank=True)
-    area_km2 = models.FloatField("面积(平方公里)", null=True, blank=True)
+    area_km2 = models.FloatField(_("面积(平方公里)"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -40,27 +42,27 @@ class GeoMixin(models.Model):
 class Area(GeoMixin):
     """Administrative area (行政区划): city > district/county > street/township > community/village."""
 
-    code = models.CharField("统计用区划代码", max_length=12, unique=True)
-    name = models.CharField("名称", max_length=64)
-    level = models.PositiveSmallIntegerField("层级", choices=AreaLevel.choices)
+    code = models.CharField(_("统计用区划代码"), max_length=12, unique=True)
+    name = models.CharField(_("名称"), max_length=64)
+    level = models.PositiveSmallIntegerField(_("层级"), choices=AreaLevel.choices)
     # The kind in words as the statistics office writes it: 市, 区, 县, 街道, 镇, 乡, 社区, 村.
-    kind = models.CharField("类型", max_length=8)
-    urban_rural = models.CharField("城乡属性", max_length=8, choices=UrbanRural.choices)
+    kind = models.CharField(_("类型"), max_length=8)
+    urban_rural = models.CharField(_("城乡属性"), max_length=8, choices=UrbanRural.choices)
     # The statistics office's 3-digit urban-rural classification code (城乡分类代码: 111 主城区 ... 220 村庄).
-    urban_rural_code = models.CharField("城乡分类代码", max_length=3, blank=True)
+    urban_rural_code = models.CharField(_("城乡分类代码"), max_length=3, blank=True)
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
     )
     # Materialised path of ancestor ids, "/1/4/17/", so that "everything under this area" is one indexed prefix.
     path = models.CharField(max_length=255, db_index=True, editable=False)
-    population = models.PositiveIntegerField("常住人口", default=0)
-    households = models.PositiveIntegerField("户数", default=0)
+    population = models.PositiveIntegerField(_("常住人口"), default=0)
+    households = models.PositiveIntegerField(_("户数"), default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        verbose_name = "行政区划"
-        verbose_name_plural = "行政区划"
+        verbose_name = pgettext_lazy("model", "行政区划")
+        verbose_name_plural = pgettext_lazy("plural", "行政区划")
         ordering = ["code"]
         indexes = [
             models.Index(fields=["level", "code"]),
@@ -82,10 +84,10 @@ class Grid(GeoMixin):
     """Grid (网格): the smallest unit of community governance, under a community or village, with one grid
     worker (网格员) responsible for it."""
 
-    code = models.CharField("网格编码", max_length=20, unique=True)
-    name = models.CharField("名称", max_length=64)
+    code = models.CharField(_("网格编码"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=64)
     community = models.ForeignKey(
-        Area, on_delete=models.PROTECT, related_name="grids", verbose_name="所属社区/村"
+        Area, on_delete=models.PROTECT, related_name="grids", verbose_name=_("所属社区/村")
     )
     # Copy of the community's path, so scope filters treat grids like areas.
     path = models.CharField(max_length=255, db_index=True, editable=False)
@@ -95,16 +97,16 @@ class Grid(GeoMixin):
         null=True,
         blank=True,
         related_name="grids",
-        verbose_name="网格员",
+        verbose_name=_("网格员"),
     )
-    population = models.PositiveIntegerField("常住人口", default=0)
-    households = models.PositiveIntegerField("户数", default=0)
+    population = models.PositiveIntegerField(_("常住人口"), default=0)
+    households = models.PositiveIntegerField(_("户数"), default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        verbose_name = "网格"
-        verbose_name_plural = "网格"
+        verbose_name = pgettext_lazy("model", "网格")
+        verbose_name_plural = pgettext_lazy("plural", "网格")
         ordering = ["code"]
         indexes = [models.Index(fields=["min_lng", "max_lng", "min_lat", "max_lat"], name="grid_bbox_idx")]
         constraints = [
@@ -116,44 +118,49 @@ class Grid(GeoMixin):
 
 
 class UnitKind(models.TextChoices):
-    DISTRICT_GOVERNMENT = "district_government", "区县政府"
-    DEPARTMENT = "department", "职能部门"
-    STREET_OFFICE = "street_office", "街道办事处"
-    TOWNSHIP_GOVERNMENT = "township_government", "乡镇政府"
-    PUBLIC_UTILITY = "public_utility", "公共服务企业"
-    ENTERPRISE = "enterprise", "企业"
-    SOCIAL_ORGANISATION = "social_organisation", "社会组织"
-    HOTLINE_CENTRE = "hotline_centre", "热线中心"
+    DISTRICT_GOVERNMENT = "district_government", _("区县政府")
+    DEPARTMENT = "department", _("职能部门")
+    STREET_OFFICE = "street_office", _("街道办事处")
+    TOWNSHIP_GOVERNMENT = "township_government", _("乡镇政府")
+    PUBLIC_UTILITY = "public_utility", _("公共服务企业")
+    ENTERPRISE = "enterprise", _("企业")
+    SOCIAL_ORGANISATION = "social_organisation", _("社会组织")
+    HOTLINE_CENTRE = "hotline_centre", _("热线中心")
 
 
 class Unit(models.Model):
     """Unit (承办单位): a body that handles cases, matters or tasks, with its area of responsibility."""
 
-    code = models.CharField("单位编码", max_length=32, unique=True)
-    name = models.CharField("名称", max_length=100, unique=True)
-    short_name = models.CharField("简称", max_length=32, blank=True)
-    kind = models.CharField("类型", max_length=24, choices=UnitKind.choices)
+    code = models.CharField(_("单位编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    short_name = models.CharField(_("简称"), max_length=32, blank=True)
+    kind = models.CharField(_("类型"), max_length=24, choices=UnitKind.choices)
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="children",
-        verbose_name="上级单位",
+        verbose_name=_("上级单位"),
     )
     area = models.ForeignKey(
-        Area, on_delete=models.PROTECT, related_name="units", verbose_name="责任区域", null=True, blank=True
+        Area,
+        on_delete=models.PROTECT,
+        related_name="units",
+        verbose_name=_("责任区域"),
+        null=True,
+        blank=True,
     )
-    responsibilities = models.TextField("职责范围", blank=True)
-    phone = models.CharField("对外电话", max_length=32, blank=True)
-    address = models.CharField("地址", max_length=200, blank=True)
-    is_active = models.BooleanField("启用", default=True)
+    responsibilities = models.TextField(_("职责范围"), blank=True)
+    phone = models.CharField(_("对外电话"), max_length=32, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        verbose_name = "承办单位"
-        verbose_name_plural = "承办单位"
+        verbose_name = pgettext_lazy("model", "承办单位")
+        verbose_name_plural = pgettext_lazy("plural", "承办单位")
         ordering = ["code"]
         indexes = [models.Index(fields=["kind", "code"]), models.Index(fields=["area", "kind"])]
 
@@ -165,15 +172,15 @@ class UnitContact(models.Model):
     """A named contact person of a unit (联系人); phone numbers are personal data and masked for outsiders."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField("姓名", max_length=32)
-    title = models.CharField("职务", max_length=32, blank=True)
-    mobile = models.CharField("手机", max_length=20, blank=True)
-    email = models.EmailField("邮箱", blank=True)
-    is_primary = models.BooleanField("主要联系人", default=False)
+    name = models.CharField(_("姓名"), max_length=32)
+    title = models.CharField(_("职务"), max_length=32, blank=True)
+    mobile = models.CharField(_("手机"), max_length=20, blank=True)
+    email = models.EmailField(_("邮箱"), blank=True)
+    is_primary = models.BooleanField(_("主要联系人"), default=False)
 
     class Meta:
-        verbose_name = "单位联系人"
-        verbose_name_plural = "单位联系人"
+        verbose_name = pgettext_lazy("model", "单位联系人")
+        verbose_name_plural = pgettext_lazy("plural", "单位联系人")
         ordering = ["unit", "-is_primary", "id"]
 
     def __str__(self) -> str:
@@ -181,29 +188,29 @@ class UnitContact(models.Model):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "系统管理员"
-    OPERATOR = "operator", "话务员"
-    DISPATCHER = "dispatcher", "派单员"
-    UNIT_HANDLER = "unit_handler", "承办人"
-    UNIT_LEADER = "unit_leader", "单位负责人"
-    SUPERVISOR = "supervisor", "督办员"
-    GRID_WORKER = "grid_worker", "网格员"
-    PARTY_SECRETARY = "party_secretary", "党组织书记"
-    COMMITTEE_MEMBER = "committee_member", "议事委员"
-    DATA_STEWARD = "data_steward", "数据管理员"
-    CITIZEN = "citizen", "市民"
+    ADMIN = "admin", _("系统管理员")
+    OPERATOR = "operator", _("话务员")
+    DISPATCHER = "dispatcher", _("派单员")
+    UNIT_HANDLER = "unit_handler", _("承办人")
+    UNIT_LEADER = "unit_leader", _("单位负责人")
+    SUPERVISOR = "supervisor", _("督办员")
+    GRID_WORKER = "grid_worker", _("网格员")
+    PARTY_SECRETARY = "party_secretary", _("党组织书记")
+    COMMITTEE_MEMBER = "committee_member", _("议事委员")
+    DATA_STEWARD = "data_steward", _("数据管理员")
+    CITIZEN = "citizen", _("市民")
 
 
 class User(AbstractUser):
     """A person who signs in: staff of the hotline centre and units, grid workers, committee members, citizens."""
 
-    display_name = models.CharField("姓名", max_length=32, blank=True)
-    mobile = models.CharField("手机号", max_length=20, blank=True, db_index=True)
-    id_number = models.CharField("身份证号", max_length=18, blank=True)
+    display_name = models.CharField(_("姓名"), max_length=32, blank=True)
+    mobile = models.CharField(_("手机号"), max_length=20, blank=True, db_index=True)
+    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
 
     class Meta:
-        verbose_name = "用户"
-        verbose_name_plural = "用户"
+        verbose_name = pgettext_lazy("model", "用户")
+        verbose_name_plural = pgettext_lazy("plural", "用户")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -216,7 +223,7 @@ class RoleAssignment(models.Model):
     A user may hold several roles (a party secretary who is also a committee member)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
-    role = models.CharField("角色", max_length=24, choices=Role.choices)
+    role = models.CharField(_("角色"), max_length=24, choices=Role.choices)
     unit = models.ForeignKey(
         Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments"
     )
@@ -226,8 +233,8 @@ class RoleAssignment(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        verbose_name = "角色授权"
-        verbose_name_plural = "角色授权"
+        verbose_name = pgettext_lazy("model", "角色授权")
+        verbose_name_plural = pgettext_lazy("plural", "角色授权")
         ordering = ["user", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -237,7 +244,7 @@ class RoleAssignment(models.Model):
         indexes = [models.Index(fields=["role", "unit"]), models.Index(fields=["role", "area"])]
 
     def __str__(self) -> str:
-        scope = self.unit or self.area or "全市"
+        scope = self.unit or self.area or gettext("全市")
         return f"{self.user} · {self.get_role_display()} · {scope}"
 
 
@@ -245,7 +252,7 @@ class ApiToken(models.Model):
     """A personal API token (接口令牌). Only its SHA-256 digest is stored; the token is shown once."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField("名称", max_length=64)
+    name = models.CharField(_("名称"), max_length=64)
     prefix = models.CharField(max_length=12, help_text="First characters, to tell tokens apart")
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -254,8 +261,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "接口令牌"
-        verbose_name_plural = "接口令牌"
+        verbose_name = pgettext_lazy("model", "接口令牌")
+        verbose_name_plural = pgettext_lazy("plural", "接口令牌")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -282,8 +289,8 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        verbose_name = "审计日志"
-        verbose_name_plural = "审计日志"
+        verbose_name = pgettext_lazy("model", "审计日志")
+        verbose_name_plural = pgettext_lazy("plural", "审计日志")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
@@ -296,15 +303,16 @@ class CalendarDay(models.Model):
     weekday, or a make-up working day (调休上班) on a weekend. Used for years the built-in data does not cover
     yet, or for local adjustments."""
 
-    date = models.DateField("日期", unique=True)
-    is_workday = models.BooleanField("是否工作日")
-    name = models.CharField("说明", max_length=32, blank=True)
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("是否工作日"))
+    name = models.CharField(_("说明"), max_length=32, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        verbose_name = "工作日历调整"
-        verbose_name_plural = "工作日历调整"
+        verbose_name = pgettext_lazy("model", "工作日历调整")
+        verbose_name_plural = pgettext_lazy("plural", "工作日历调整")
         ordering = ["date"]
 
     def __str__(self) -> str:
-        return f"{self.date} {'上班' if self.is_workday else '休息'} {self.name}"
+        state = gettext("上班") if self.is_workday else gettext("休息")
+        return f"{self.date} {state} {self.name}"

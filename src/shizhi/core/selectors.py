@@ -371,7 +371,7 @@ def user_roles(user: User) -> list[dict[str, Any]]:
         {
             "id": a.pk,
             "role": a.role,
-            "role_label": a.get_role_display(),
+            "role_label": str(a.get_role_display()),
             "unit_id": a.unit_id,
             "unit_name": a.unit.name if a.unit else None,
             "area_id": a.area_id,

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from shizhi.cockpit import selectors as cockpit_selectors
 from shizhi.cockpit.web import page_errors, paginate, query_without_page
@@ -94,7 +95,7 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
 @page_errors
 def audit(request: HttpRequest) -> HttpResponse:
     if not has_perm(request.user, "core.view_audit"):
-        raise PermissionDenied("只有管理员和督办员可以查看审计日志")
+        raise PermissionDenied(gettext("只有管理员和督办员可以查看审计日志"))
     filters = {
         key: request.GET.get(key, "").strip()[:64] for key in ("action", "object_type", "object_id", "user")
     }

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DemoConfig(AppConfig):
     name = "shizhi.demo"
     label = "demo"
-    verbose_name = "示范数据"
+    verbose_name = _("示范数据")

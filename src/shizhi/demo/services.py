@@ -187,7 +187,7 @@ def demo_logins() -> list[DemoLogin]:
             scope = "".join(names[code] for code in a.area.path.strip("/").split("/")[1:]) or a.area.name
         else:
             scope = "本人" if a.role == Role.CITIZEN else "全市"
-        logins.append(DemoLogin(a.user.username, a.user.display_name, a.role, Role(a.role).label, scope))
+        logins.append(DemoLogin(a.user.username, a.user.display_name, a.role, str(Role(a.role).label), scope))
     return logins
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from shizhi.core.models import ApiToken, Area, AuditEvent, Role, RoleAssignment, Unit, UnitContact, User
+from shizhi.core.tests.factories import CITY as CITY_CODE
 from shizhi.core.tests.factories import admin, build_world, make_user
 
 GET_ROUTES = [
@@ -311,3 +312,74 @@ def test_calendar_put_needs_admin(world: Any, api_as: Any) -> None:
     assert state() == before
     resp = boss.put("/api/v1/calendar/days", body)
     assert resp.status_code == 200 and resp.json() == body
+
+
+def test_grid_and_list_queries(world: Any, api_as: Any) -> None:
+    api = api_as(admin())
+    assert_error(api.get("/api/v1/grids", {"limit": 0}), 422, "validation_failed")
+    assert_error(api.get("/api/v1/grids", {"area": 999999}), 404, "not_found")
+    assert_error(api.get("/api/v1/users", {"limit": 501}), 422, "validation_failed")
+    assert_error(api.get("/api/v1/audit", {"offset": -3}), 422, "validation_failed")
+    resp = api.get("/api/v1/grids", {"community": world.area("331202001001").pk})
+    assert resp.status_code == 200 and [g["code"] for g in resp.json()["items"]] == [
+        "331202001001001",
+        "331202001001002",
+    ]
+
+
+def test_area_update_needs_admin(world: Any, api_as: Any) -> None:
+    api = api_as(make_user("oper", (Role.OPERATOR, None, None)))
+    before = state()
+    area = world.area("331202001001")
+    assert_error(api.patch(f"/api/v1/areas/{area.pk}", {"population": 5}), 403, "permission_denied")
+    assert_error(api.patch(f"/api/v1/areas/{area.pk}", {"urban_rural": "suburb"}), 422, "validation_failed")
+    assert_error(api.patch("/api/v1/areas/999999", {"population": 5}), 404, "not_found")
+    assert state() == before
+
+
+def test_user_update_and_roles(world: Any, api_as: Any) -> None:
+    boss = admin()
+    target = make_user("target", (Role.CITIZEN, None, None), display_name="张三")
+    citizen2 = make_user("other", (Role.CITIZEN, None, None))
+    api, as_target = api_as(boss), api_as(target)
+    before = state()
+    cases = [
+        (api.patch(f"/api/v1/users/{target.pk}", {"mobile": "123"}), 422, "validation_failed"),
+        (api.patch(f"/api/v1/users/{target.pk}", {"display_name": "x" * 33}), 422, "validation_failed"),
+        (api.patch(f"/api/v1/users/{target.pk}", {"is_active": None}), 422, "validation_failed"),
+        (api.patch("/api/v1/users/999999", {"display_name": "李四"}), 404, "not_found"),
+        (as_target.patch(f"/api/v1/users/{target.pk}", {"is_active": False}), 403, "permission_denied"),
+        (as_target.patch(f"/api/v1/users/{citizen2.pk}", {"display_name": "李四"}), 404, "not_found"),
+        (api.post(f"/api/v1/users/{target.pk}/roles", {"role": "emperor"}), 422, "validation_failed"),
+        (api.post(f"/api/v1/users/{target.pk}/roles", {"role": "citizen"}), 409, "conflict"),
+        (
+            api.post(
+                f"/api/v1/users/{target.pk}/roles", {"role": "admin", "area_id": world.area(CITY_CODE).pk}
+            ),
+            422,
+            "validation_failed",
+        ),
+        (
+            api.post(f"/api/v1/users/{target.pk}/roles", {"role": "supervisor", "area_id": 999999}),
+            404,
+            "not_found",
+        ),
+        (as_target.post(f"/api/v1/users/{target.pk}/roles", {"role": "admin"}), 403, "permission_denied"),
+        (api.delete(f"/api/v1/users/{target.pk}/roles/999999"), 404, "not_found"),
+        (api.delete(f"/api/v1/users/{boss.pk}/roles/{boss.role_assignments.get().pk}"), 409, "conflict"),
+        (
+            as_target.delete(f"/api/v1/users/{target.pk}/roles/{target.role_assignments.get().pk}"),
+            403,
+            "permission_denied",
+        ),
+    ]
+    for resp, status, code in cases:
+        assert_error(resp, status, code)
+    assert state() == before
+    resp = as_target.patch(f"/api/v1/users/{target.pk}", {"display_name": "张三丰", "mobile": "13700000000"})
+    assert resp.status_code == 200 and resp.json()["display_name"] == "张三丰"
+    resp = api.post(
+        f"/api/v1/users/{target.pk}/roles", {"role": "supervisor", "area_id": world.area(CITY_CODE).pk}
+    )
+    assert resp.status_code == 201
+    assert {r["role"] for r in resp.json()["roles"]} == {"citizen", "supervisor"}

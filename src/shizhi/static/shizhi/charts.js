@@ -1,10 +1,25 @@
 /* Charts (图表) with ECharts. Each element with [data-chart] names its kind and the id of a json_script
- * element that holds its data (rendered by the server, so no extra request). */
+ * element that holds its data (rendered by the server, so no extra request), with the words to show already
+ * translated into the page's language (data.labels). Numbers are formatted for the page's language (<html lang>). */
 (function () {
   "use strict";
 
   var URBAN = "#3b7dd8";
   var RURAL = "#2e9d5b";
+  var LOCALE = document.documentElement.lang || undefined;
+
+  function number(v, options) {
+    try {
+      return Number(v).toLocaleString(LOCALE, options);
+    } catch (e) {  // a language tag (or option) the browser does not know
+      return Number(v).toLocaleString();
+    }
+  }
+
+  /* "{n} 人" + 1234 -> "1,234 人" */
+  function fill(text, n) {
+    return String(text).replace("{n}", n);
+  }
 
   function readJson(id) {
     var el = document.getElementById(id);
@@ -19,7 +34,7 @@
       tooltip: {
         trigger: "axis",
         axisPointer: { type: "shadow" },
-        valueFormatter: function (v) { return Number(v).toLocaleString("zh-CN") + " 人"; },
+        valueFormatter: function (v) { return fill(data.labels.people, number(v)); },
       },
       legend: { data: [data.labels.urban, data.labels.rural], top: 0 },
       grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
@@ -30,9 +45,10 @@
       },
       yAxis: {
         type: "value",
-        name: "人",
+        name: data.labels.axis,
         axisLabel: {
-          formatter: function (v) { return v >= 10000 ? (v / 10000).toLocaleString("zh-CN") + "万" : v; },
+          // Compact in the page's language: 50000 -> "5万" (Chinese), "50K" (English).
+          formatter: function (v) { return v >= 10000 ? number(v, { notation: "compact" }) : number(v); },
         },
       },
       series: [

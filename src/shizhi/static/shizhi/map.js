@@ -2,7 +2,8 @@
  *
  * Each element with [data-area-map] is configured by data attributes (see templates/includes/area_map.html):
  * the GeoJSON URLs, the URL of an area page ("/core/areas/0/", 0 replaced by the id), an optional tile layer,
- * and the id of a json_script element with per-feature statistics (population density).
+ * the id of a json_script element with per-feature statistics (population density), and the id of a json_script
+ * element with the words to show, translated by the server into the page's language (data-labels).
  * Without a tile URL the map is drawn on a plain background: it works offline.
  */
 (function () {
@@ -12,11 +13,23 @@
   var RURAL = "#2e9d5b";
   var GRID = "#b7791f";
   var DENSITY_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"];
-  var KIND_LABELS = { urban: "城镇", rural: "乡村" };
+  var LOCALE = document.documentElement.lang || undefined;
 
   function fmt(n) {
     if (n === null || n === undefined || isNaN(n)) return "—";
-    return Number(n).toLocaleString("zh-CN");
+    try {
+      return Number(n).toLocaleString(LOCALE);
+    } catch (e) {  // a language tag the browser does not know
+      return Number(n).toLocaleString();
+    }
+  }
+
+  /* fill("Grid worker: {name}", {name: "Zhang San"}) -> "Grid worker: Zhang San"; plain text (escape the result
+   * before putting it into HTML). */
+  function fill(text, values) {
+    return String(text).replace(/\{(\w+)\}/g, function (m, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? values[key] : m;
+    });
   }
 
   function escapeHtml(text) {
@@ -25,13 +38,13 @@
     });
   }
 
-  function readStats(id) {
+  function readJson(id, fallback) {
     var el = id && document.getElementById(id);
-    if (!el) return { children: {}, grids: {} };
+    if (!el) return fallback;
     try {
       return JSON.parse(el.textContent);
     } catch (e) {
-      return { children: {}, grids: {} };
+      return fallback;
     }
   }
 
@@ -62,7 +75,9 @@
     var legend = document.querySelector('[data-map-legend="' + id + '"]');
     var modeSelect = document.querySelector('[data-map-mode="' + id + '"]');
     var gridsToggle = document.querySelector('[data-map-grids="' + id + '"]');
-    var stats = readStats(el.dataset.stats);
+    var stats = readJson(el.dataset.stats, { children: {}, grids: {} });
+    var labels = readJson(el.dataset.labels, {});
+    function t(key) { return labels[key] === undefined ? key : labels[key]; }
     var mode = modeSelect ? modeSelect.value : "urban_rural";
     var breaks = [];
     var childrenLayer = null;
@@ -101,13 +116,14 @@
       var d = densityOf(feature, kind);
       var lines = ["<strong>" + escapeHtml(p.name) + "</strong>"];
       if (kind === "area") {
-        lines.push(escapeHtml(p.type || "") + " · " + escapeHtml(KIND_LABELS[p.urban_rural] || ""));
+        var kindLabel = p.urban_rural === "urban" || p.urban_rural === "rural" ? t(p.urban_rural) : "";
+        lines.push(escapeHtml(p.type || "") + " · " + escapeHtml(kindLabel));
       } else {
-        lines.push("网格员：" + escapeHtml(p.grid_worker || "未配置"));
+        lines.push(escapeHtml(fill(t("grid_worker"), { name: p.grid_worker || t("unassigned") })));
       }
-      lines.push("常住人口：" + fmt(p.population) + " 人 · 户数：" + fmt(p.households));
-      if (d !== null && d !== undefined) lines.push("人口密度：" + fmt(d) + " 人/平方公里");
-      if (kind === "area") lines.push('<span class="muted">点击进入</span>');
+      lines.push(escapeHtml(fill(t("population"), { population: fmt(p.population), households: fmt(p.households) })));
+      if (d !== null && d !== undefined) lines.push(escapeHtml(fill(t("density"), { density: fmt(d) })));
+      if (kind === "area") lines.push('<span class="muted">' + escapeHtml(t("click")) + "</span>");
       return '<div class="map-tip">' + lines.join("<br>") + "</div>";
     }
 
@@ -116,7 +132,7 @@
       var items = [];
       if (mode === "density") {
         if (!breaks.length) {
-          items.push("<span>无面积数据，无法计算人口密度</span>");
+          items.push("<span>" + escapeHtml(t("no_area")) + "</span>");
         } else {
           var lower = 0;
           for (var i = 0; i <= breaks.length; i++) {
@@ -125,14 +141,14 @@
             items.push('<span><i style="background:' + DENSITY_COLOURS[i] + '"></i>' + label + "</span>");
             lower = upper;
           }
-          items.push("<span>人/平方公里</span>");
+          items.push("<span>" + escapeHtml(t("density_unit")) + "</span>");
         }
       } else if (childrenLayer) {
-        items.push('<span><i style="background:' + URBAN + '"></i>城镇</span>');
-        items.push('<span><i style="background:' + RURAL + '"></i>乡村</span>');
+        items.push('<span><i style="background:' + URBAN + '"></i>' + escapeHtml(t("urban")) + "</span>");
+        items.push('<span><i style="background:' + RURAL + '"></i>' + escapeHtml(t("rural")) + "</span>");
       }
       if (gridsLayer && map.hasLayer(gridsLayer)) {
-        items.push('<span><i style="background:transparent;border:1px dashed ' + GRID + '"></i>网格</span>');
+        items.push('<span><i style="background:transparent;border:1px dashed ' + GRID + '"></i>' + escapeHtml(t("grid")) + "</span>");
       }
       legend.innerHTML = items.join("");
     }
@@ -168,7 +184,7 @@
         },
       }).addTo(map);
       fit(childrenLayer);
-      if (!data.features.length) say("下级区划没有边界数据。");
+      if (!data.features.length) say(t("no_children"));
     }
 
     function drawGrids(data) {
@@ -178,19 +194,19 @@
           layer.bindTooltip(tooltip(feature, "grid"), { sticky: true });
         },
       });
-      if (!data.features.length) say("该区域没有网格边界数据。");
+      if (!data.features.length) say(t("no_grids"));
       return gridsLayer;
     }
 
     function showGrids(on) {
       if (on && !gridsLayer) {
-        say("正在加载网格…");
+        say(t("loading_grids"));
         load(el.dataset.gridsUrl).then(function (data) {
           drawGrids(data).addTo(map);
           fit(gridsLayer);
           if (data.features.length) say("");
           drawLegend();
-        }).catch(function (e) { say("网格加载失败：" + e.message); });
+        }).catch(function (e) { say(fill(t("grids_failed"), { error: e.message })); });
         return;
       }
       if (gridsLayer) {
@@ -217,9 +233,9 @@
         if (el.dataset.showGrids === "1") showGrids(true);
         fit(selfLayer);
         drawLegend();
-        if (!fitted) say("没有可显示的边界数据。");
+        if (!fitted) say(t("nothing"));
       })
-      .catch(function (e) { say("地图数据加载失败：" + e.message); });
+      .catch(function (e) { say(fill(t("failed"), { error: e.message })); });
 
     if (modeSelect) {
       modeSelect.addEventListener("change", function () {

@@ -75,5 +75,5 @@ class Command(BaseCommand):
                 )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        labels = "、".join(Role(r.role).label for r in roles)
+        labels = "、".join(str(Role(r.role).label) for r in roles)
         self.stdout.write(self.style.SUCCESS(f"已创建用户 {user.username}（{labels}）"))
