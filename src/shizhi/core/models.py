@@ -29,10 +29,10 @@ class GeoMixin(models.Model):
     boundary = models.JSONField(_("边界"), null=True, blank=True)
     centroid_lng = models.FloatField(_("中心经度"), null=True, blank=True)
     centroid_lat = models.FloatField(_("中心纬度"), null=True, blank=True)
-    min_lng = models.FloatField(null=True, blank=True)
-    min_lat = models.FloatField(null=True, blank=True)
-    max_lng = models.FloatField(null=True, blank=True)
-    max_lat = models.FloatField(null=True, blank=True)
+    min_lng = models.FloatField(_("最小经度"), null=True, blank=True)
+    min_lat = models.FloatField(_("最小纬度"), null=True, blank=True)
+    max_lng = models.FloatField(_("最大经度"), null=True, blank=True)
+    max_lat = models.FloatField(_("最大纬度"), null=True, blank=True)
     area_km2 = models.FloatField(_("面积(平方公里)"), null=True, blank=True)
 
     class Meta:
@@ -51,14 +51,19 @@ class Area(GeoMixin):
     # The statistics office's 3-digit urban-rural classification code (城乡分类代码: 111 主城区 ... 220 村庄).
     urban_rural_code = models.CharField(_("城乡分类代码"), max_length=3, blank=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级区划"),
     )
     # Materialised path of ancestor ids, "/1/4/17/", so that "everything under this area" is one indexed prefix.
-    path = models.CharField(max_length=255, db_index=True, editable=False)
+    path = models.CharField(_("层级路径"), max_length=255, db_index=True, editable=False)
     population = models.PositiveIntegerField(_("常住人口"), default=0)
     households = models.PositiveIntegerField(_("户数"), default=0)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "行政区划")
@@ -90,7 +95,7 @@ class Grid(GeoMixin):
         Area, on_delete=models.PROTECT, related_name="grids", verbose_name=_("所属社区/村")
     )
     # Copy of the community's path, so scope filters treat grids like areas.
-    path = models.CharField(max_length=255, db_index=True, editable=False)
+    path = models.CharField(_("层级路径"), max_length=255, db_index=True, editable=False)
     grid_worker = models.ForeignKey(
         "core.User",
         on_delete=models.SET_NULL,
@@ -101,8 +106,8 @@ class Grid(GeoMixin):
     )
     population = models.PositiveIntegerField(_("常住人口"), default=0)
     households = models.PositiveIntegerField(_("户数"), default=0)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "网格")
@@ -155,8 +160,8 @@ class Unit(models.Model):
     phone = models.CharField(_("对外电话"), max_length=32, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "承办单位")
@@ -171,7 +176,7 @@ class Unit(models.Model):
 class UnitContact(models.Model):
     """A named contact person of a unit (联系人); phone numbers are personal data and masked for outsiders."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="contacts")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("单位"))
     name = models.CharField(_("姓名"), max_length=32)
     title = models.CharField(_("职务"), max_length=32, blank=True)
     mobile = models.CharField(_("手机"), max_length=20, blank=True)
@@ -222,15 +227,27 @@ class RoleAssignment(models.Model):
 
     A user may hold several roles (a party secretary who is also a committee member)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="role_assignments", verbose_name=_("用户")
+    )
     role = models.CharField(_("角色"), max_length=24, choices=Role.choices)
     unit = models.ForeignKey(
-        Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments"
+        Unit,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        verbose_name=_("单位"),
     )
     area = models.ForeignKey(
-        Area, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments"
+        Area,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        verbose_name=_("区域"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "角色授权")
@@ -251,14 +268,16 @@ class RoleAssignment(models.Model):
 class ApiToken(models.Model):
     """A personal API token (接口令牌). Only its SHA-256 digest is stored; the token is shown once."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户")
+    )
     name = models.CharField(_("名称"), max_length=64)
-    prefix = models.CharField(max_length=12, help_text="First characters, to tell tokens apart")
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    prefix = models.CharField(_("前缀"), max_length=12, help_text="First characters, to tell tokens apart")
+    digest = models.CharField(_("摘要"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "接口令牌")
@@ -274,19 +293,25 @@ class AuditEvent(models.Model):
 
     Written by every service function that changes data; never updated or deleted by the application."""
 
-    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    actor_label = models.CharField(max_length=150, blank=True, help_text="Username at the time, or 'system'")
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField(max_length=200, blank=True)
-    changes = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    origin = models.CharField(max_length=16, blank=True, help_text="web, api, cli or task")
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("操作人")
+    )
+    actor_label = models.CharField(
+        _("操作人账号"), max_length=150, blank=True, help_text="Username at the time, or 'system'"
+    )
+    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=64)
+    object_id = models.CharField(_("对象编号"), max_length=64, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP地址"), null=True, blank=True)
+    origin = models.CharField(_("来源"), max_length=16, blank=True, help_text="web, api, cli or task")
     # Scope of the affected object, so that area- and unit-scoped supervisors can read their part.
-    area_path = models.CharField(max_length=255, blank=True, db_index=True)
-    unit = models.ForeignKey(Unit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    area_path = models.CharField(_("区域路径"), max_length=255, blank=True, db_index=True)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("相关单位")
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "审计日志")
@@ -306,7 +331,7 @@ class CalendarDay(models.Model):
     date = models.DateField(_("日期"), unique=True)
     is_workday = models.BooleanField(_("是否工作日"))
     name = models.CharField(_("说明"), max_length=32, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "工作日历调整")
