@@ -148,6 +148,15 @@ def _check_area_row(row: AreaRow, parent: Area | None) -> None:
         raise ValidationFailed("区划代码与上级区划代码不符", details={**where, "field": "code"})
 
 
+def _refuse_duplicate_codes(model: type[Area] | type[Grid], codes: list[str], label: str) -> None:
+    """An import is refused whole when a code repeats in it or already exists."""
+    if len(set(codes)) != len(codes):
+        raise Conflict(f"导入数据中有重复的{label}", details={"field": "code"})
+    existing = set(model.objects.filter(code__in=codes).values_list("code", flat=True))
+    if existing:
+        raise Conflict(f"{label}已存在", details={"codes": sorted(existing)[:20]})
+
+
 @transaction.atomic
 def areas_import(
     *,
@@ -158,12 +167,7 @@ def areas_import(
 ) -> int:
     """Create many areas at once (parents before children; parents may already exist). All or nothing."""
     _require(actor, "core.manage_areas")
-    codes = [r.code for r in rows]
-    if len(set(codes)) != len(codes):
-        raise Conflict("导入数据中有重复的区划代码", details={"field": "code"})
-    existing = set(Area.objects.filter(code__in=codes).values_list("code", flat=True))
-    if existing:
-        raise Conflict("区划代码已存在", details={"codes": sorted(existing)[:20]})
+    _refuse_duplicate_codes(Area, [r.code for r in rows], "区划代码")
     parent_codes = {r.parent_code for r in rows if r.parent_code}
     known: dict[str, Area] = {a.code: a for a in Area.objects.filter(code__in=parent_codes)}
     now = now or timezone.now()  # an explicit time makes seeded rows reproducible
@@ -283,12 +287,7 @@ def grids_import(
     now: dt.datetime | None = None,
 ) -> int:
     _require(actor, "core.manage_areas")
-    codes = [r.code for r in rows]
-    if len(set(codes)) != len(codes):
-        raise Conflict("导入数据中有重复的网格编码", details={"field": "code"})
-    existing = set(Grid.objects.filter(code__in=codes).values_list("code", flat=True))
-    if existing:
-        raise Conflict("网格编码已存在", details={"codes": sorted(existing)[:20]})
+    _refuse_duplicate_codes(Grid, [r.code for r in rows], "网格编码")
     communities = {
         a.code: a
         for a in Area.objects.filter(code__in={r.community_code for r in rows}, level=AreaLevel.COMMUNITY)
