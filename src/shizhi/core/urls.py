@@ -10,4 +10,5 @@ urlpatterns = [
     path("units/<int:unit_id>/", views.unit_detail, name="unit_detail"),
     path("audit/", views.audit, name="audit"),
     path("calendar/", views.calendar, name="calendar"),
+    path("account/", views.account, name="account"),
 ]

@@ -7,12 +7,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from shizhi.cockpit import selectors as cockpit_selectors
 from shizhi.cockpit.web import page_errors, paginate, query_without_page
 from shizhi.core import selectors
-from shizhi.core.models import UnitKind
+from shizhi.core.models import UnitKind, User
 from shizhi.core.permissions import has_perm
 
 
@@ -124,3 +125,43 @@ def audit(request: HttpRequest) -> HttpResponse:
 def calendar(request: HttpRequest) -> HttpResponse:
     year, month = cockpit_selectors.parse_month(request.GET.get("month"))
     return render(request, "core/calendar.html", cockpit_selectors.calendar_month(year, month))
+
+
+@login_required
+@page_errors
+def account(request: HttpRequest) -> HttpResponse:
+    """My account (我的账号): profile, roles, and personal API tokens (create: shown once; revoke)."""
+    from django.contrib import messages
+
+    from shizhi.core import services
+    from shizhi.core.errors import ApplicationError, ValidationFailed
+
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    new_token = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "create_token":
+                _, new_token = services.token_create(actor=user, user=user, name=request.POST.get("name", ""))
+                messages.success(request, gettext("令牌已创建。请立即复制保存，离开本页后将无法再次查看。"))
+            elif request.POST.get("action") == "revoke_token":
+                token_id = request.POST.get("token_id", "")
+                if not token_id.isdigit():
+                    raise ValidationFailed(gettext("令牌编号不正确"))
+                token = selectors.access_token(actor=user, token_id=int(token_id))
+                services.token_revoke(actor=user, token=token)
+                messages.success(request, gettext("令牌已撤销。"))
+                return redirect("core:account")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return render(
+        request,
+        "core/account.html",
+        {
+            "account": user,
+            "roles": selectors.user_roles(user),
+            "tokens": user.api_tokens.order_by("-created_at", "-id"),
+            "new_token": new_token,
+            "now": timezone.now(),
+        },
+    )
