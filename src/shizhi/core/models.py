@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -254,8 +256,14 @@ class RoleAssignment(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "角色授权")
         ordering = ["user", "id"]
         constraints = [
+            # A city-wide role has neither unit nor area; COALESCE makes "no scope" one value, so that the same
+            # role cannot be granted twice on SQLite as well (it lacks NULLS NOT DISTINCT).
             models.UniqueConstraint(
-                fields=["user", "role", "unit", "area"], name="role_assignment_unique", nulls_distinct=False
+                "user",
+                "role",
+                Coalesce("unit", Value(0)),
+                Coalesce("area", Value(0)),
+                name="role_assignment_unique",
             )
         ]
         indexes = [models.Index(fields=["role", "unit"]), models.Index(fields=["role", "area"])]

@@ -152,3 +152,14 @@ def test_weak_passwords_are_refused_and_nothing_is_created() -> None:
         services.user_create(actor=None, username="weakling", password="password")
     assert exc.value.details == {"field": "password"}
     assert not User.objects.filter(username="weakling").exists()
+
+
+def test_the_same_role_cannot_be_granted_twice_even_by_the_database() -> None:
+    from django.db import IntegrityError, transaction
+
+    user = make_user("twice", (Role.SUPERVISOR, None, None))
+    with pytest.raises(Conflict):
+        services.role_assign(actor=None, user=user, role=services.RoleIn(role=Role.SUPERVISOR))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RoleAssignment.objects.create(user=user, role=Role.SUPERVISOR)
+    assert RoleAssignment.objects.filter(user=user).count() == 1
