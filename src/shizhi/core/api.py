@@ -26,6 +26,7 @@ from shizhi.core.schemas import (
     CalendarMonthOut,
     DeadlineOut,
     ErrorOut,
+    GridOut,
     LocateOut,
     MeOut,
     RoleIn,
@@ -101,6 +102,20 @@ def revoke_token(request: HttpRequest, token_id: int) -> dict[str, Any]:
     user = _actor(request)
     token = sel.access_token(actor=user, token_id=token_id)
     return _token_out(services.token_revoke(actor=user, token=token))
+
+
+class PasswordIn(Schema):
+    old_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+@router.post("/me/password", response={204: None, **ERRORS}, summary="修改我的密码")
+def change_password(request: HttpRequest, payload: PasswordIn) -> Status[None]:
+    user = _actor(request)
+    if not user.check_password(payload.old_password):
+        raise ValidationFailed("原密码不正确", details={"field": "old_password"})
+    services.user_set_password(actor=user, user=user, password=payload.new_password)
+    return Status(204, None)
 
 
 # ------------------------------------------------------------------------------------------------- areas and grids
@@ -247,6 +262,25 @@ def list_grids(
 ) -> dict[str, Any]:
     qs = sel.grid_list(actor=_actor(request), community_id=community, area_id=area)
     return _page([_grid_out(g) for g in qs[page.offset : page.offset + page.limit]], qs.count(), page)
+
+
+@router.get("/grids/{grid_id}", response={200: GridOut, **ERRORS}, summary="网格详情")
+def get_grid(request: HttpRequest, grid_id: int) -> dict[str, Any]:
+    return _grid_out(sel.access_grid(actor=_actor(request), grid_id=grid_id))
+
+
+class GridWorkerIn(Schema):
+    grid_worker_id: int | None = Field(description="a user holding the grid_worker role; null to unassign")
+
+
+@router.put("/grids/{grid_id}/worker", response={200: GridOut, **ERRORS}, summary="指定网格员（管理员）")
+def set_grid_worker(request: HttpRequest, grid_id: int, payload: GridWorkerIn) -> dict[str, Any]:
+    actor = _actor(request)
+    grid = sel.access_grid(actor=actor, grid_id=grid_id)
+    worker = None
+    if payload.grid_worker_id is not None:
+        worker = sel.access_user(actor=actor, user_id=payload.grid_worker_id)
+    return _grid_out(services.grid_assign_worker(actor=actor, grid=grid, worker=worker))
 
 
 # ------------------------------------------------------------------------------------------------- units

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
 
-from shizhi.core.models import Area, Role, RoleAssignment, User
+from shizhi.core.models import Role, RoleAssignment, User
 
 R = Role
 
@@ -37,12 +37,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "core.manage_calendar": frozenset({R.ADMIN}),
     "core.use_admin_site": frozenset({R.ADMIN}),
 }
-
-# Roles whose scope is their unit, and roles whose scope is an area (a null area means the whole city).
-UNIT_SCOPED_ROLES = frozenset({R.UNIT_HANDLER, R.UNIT_LEADER, R.DATA_STEWARD})
-AREA_SCOPED_ROLES = frozenset(
-    {R.SUPERVISOR, R.GRID_WORKER, R.PARTY_SECRETARY, R.COMMITTEE_MEMBER, R.OPERATOR, R.DISPATCHER}
-)
 
 
 def register(permissions: dict[str, frozenset[Role]]) -> None:
@@ -76,12 +70,6 @@ class ActorScope:
 
     def is_city_wide(self, roles: AbstractSet[str]) -> bool:
         return bool(self.city_wide & set(roles))
-
-    def covers_path(self, path: str, roles: AbstractSet[str]) -> bool:
-        """True when an object at ``path`` lies inside an area that one of ``roles`` is scoped to."""
-        if self.is_city_wide(roles):
-            return True
-        return any(path.startswith(p) for p in self.all_area_paths(set(roles)))
 
 
 def _build_scope(user: User) -> ActorScope:
@@ -159,7 +147,3 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
     R.DATA_STEWARD: RolePolicy(needs_unit=True, unit_allowed=True),
     R.CITIZEN: RolePolicy(area_allowed=False),
 }
-
-
-def area_under(area: Area, ancestor_path: str) -> bool:
-    return area.path.startswith(ancestor_path)

@@ -151,7 +151,7 @@ def grid_list(*, actor: Actor, community_id: int | None = None, area_id: int | N
 
 def access_grid(*, actor: Actor, grid_id: int) -> Grid:
     _require_signed_in(actor, "core.view_areas")
-    grid = Grid.objects.select_related("community").filter(pk=grid_id).first()
+    grid = Grid.objects.select_related("community", "grid_worker").filter(pk=grid_id).first()
     if grid is None:
         raise NotFound("网格")
     return grid

@@ -383,3 +383,56 @@ def test_user_update_and_roles(world: Any, api_as: Any) -> None:
     )
     assert resp.status_code == 201
     assert {r["role"] for r in resp.json()["roles"]} == {"citizen", "supervisor"}
+
+
+def test_grid_worker_assignment(world: Any, api_as: Any) -> None:
+    boss = admin()
+    community = world.area("331202001001")
+    worker = make_user("gw1", (Role.GRID_WORKER, None, community), display_name="网格员甲")
+    citizen = make_user("citizen1", (Role.CITIZEN, None, None))
+    grid = world.grids["331202001001001"]
+    api, as_worker = api_as(boss), api_as(worker)
+    before = state()
+    assert_error(
+        api.put(f"/api/v1/grids/{grid.pk}/worker", {"grid_worker_id": citizen.pk}), 422, "validation_failed"
+    )
+    assert_error(api.put(f"/api/v1/grids/{grid.pk}/worker", {"grid_worker_id": 999999}), 404, "not_found")
+    assert_error(api.put("/api/v1/grids/999999/worker", {"grid_worker_id": worker.pk}), 404, "not_found")
+    assert_error(api.put(f"/api/v1/grids/{grid.pk}/worker", {}), 422, "validation_failed")
+    # A grid worker may not appoint themself.
+    assert_error(
+        as_worker.put(f"/api/v1/grids/{grid.pk}/worker", {"grid_worker_id": worker.pk}),
+        403,
+        "permission_denied",
+    )
+    assert state() == before
+    resp = api.put(f"/api/v1/grids/{grid.pk}/worker", {"grid_worker_id": worker.pk})
+    assert resp.status_code == 200 and resp.json()["grid_worker"] == "网格员甲"
+    assert api.get(f"/api/v1/grids/{grid.pk}").json()["grid_worker"] == "网格员甲"
+    event = AuditEvent.objects.get(action="grid.assign_worker")
+    assert event.changes == {"grid_worker": [None, worker.pk]} and event.area_path == community.path
+    resp = api.put(f"/api/v1/grids/{grid.pk}/worker", {"grid_worker_id": None})
+    assert resp.status_code == 200 and resp.json()["grid_worker"] is None
+
+
+def test_change_my_password(world: Any, api_as: Any) -> None:
+    user = make_user("oper", (Role.OPERATOR, None, None))
+    api = api_as(user)
+    hashed = User.objects.get(pk=user.pk).password
+    body = {"old_password": "wrong", "new_password": "Another-pass-77"}
+    assert_error(api.post("/api/v1/me/password", body), 422, "validation_failed")
+    assert_error(
+        api.post("/api/v1/me/password", {"old_password": "Pass-word-2026", "new_password": "12345678"}),
+        422,
+        "validation_failed",
+    )
+    assert_error(
+        api.post("/api/v1/me/password", {"old_password": "Pass-word-2026"}), 422, "validation_failed"
+    )
+    assert User.objects.get(pk=user.pk).password == hashed
+    resp = api.post(
+        "/api/v1/me/password", {"old_password": "Pass-word-2026", "new_password": "Another-pass-77"}
+    )
+    assert resp.status_code == 204
+    assert User.objects.get(pk=user.pk).check_password("Another-pass-77")
+    assert AuditEvent.objects.get(action="user.set_password").changes == {"password": ["***", "***"]}
