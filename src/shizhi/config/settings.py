@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "shizhi.core",
     "shizhi.demo",
     "shizhi.cockpit",
+    "shizhi.hotline",
 ]
 
 MIDDLEWARE = [
