@@ -227,3 +227,52 @@ def knowledge_search(
             scored.append((round(score, 4), article))
     scored.sort(key=lambda pair: (-pair[0], -pair[1].times_used, pair[1].pk))
     return scored[:limit]
+
+
+UNIT_ACTIONS = {
+    # action -> (assignment statuses, role or None for either)
+    "accept": ({AssignmentStatus.DISPATCHED}, None),
+    "return": ({AssignmentStatus.DISPATCHED, AssignmentStatus.ACCEPTED}, None),
+    "start": ({AssignmentStatus.ACCEPTED}, "lead"),
+    "reply": ({AssignmentStatus.ACCEPTED}, "lead"),
+    "request_extension": ({AssignmentStatus.ACCEPTED}, "lead"),
+    "assist_note": ({AssignmentStatus.ACCEPTED}, "assist"),
+}
+
+
+def allowed_actions(actor: Actor, case: Case) -> list[str]:
+    """The workflow actions this actor may take on this case now (buttons on pages, hints in the API)."""
+    from shizhi.hotline.services.common import ACTION_PERMISSION, TRANSITIONS, actor_units
+
+    if actor is None or not actor.is_authenticated:
+        return []
+    assert isinstance(actor, User)
+    units = actor_units(actor)
+    mine = [
+        a for a in case.assignments.all() if a.unit_id in units and a.status != AssignmentStatus.WITHDRAWN
+    ]
+    out = []
+    for action, (allowed, _target) in TRANSITIONS.items():
+        if not has_perm(actor, ACTION_PERMISSION[action]):
+            continue
+        if action in UNIT_ACTIONS:
+            statuses, role = UNIT_ACTIONS[action]
+            ok = [a for a in mine if a.status in statuses and (role is None or a.role == role)]
+            if not ok:
+                continue
+            if ok[0].role == "assist" and action in ("accept", "return"):
+                out.append(action)  # an assisting unit's accept/return does not depend on the case state
+                continue
+        if case.status not in allowed:
+            continue
+        if action == "reopen" and case.solved is not False and case.satisfied is not False:
+            continue
+        if (
+            action == "decide_extension"
+            and not case.extensions.filter(status=ExtensionStatus.PENDING).exists()
+        ):
+            continue
+        if action == "request_extension" and case.extensions.filter(status=ExtensionStatus.PENDING).exists():
+            continue
+        out.append(action)
+    return out

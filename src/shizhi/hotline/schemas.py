@@ -1,0 +1,313 @@
+"""django-ninja schemas of the hotline API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+
+class CaseCreateIn(Schema):
+    channel: str = Field(default="phone", max_length=16)
+    demand_type: str = Field(max_length=16)
+    category: str = Field(description="category code", max_length=32)
+    title: str = Field(max_length=100)
+    content: str = Field(max_length=4000)
+    citizen_name: str = Field(default="", max_length=32)
+    citizen_phone: str = Field(default="", max_length=20)
+    anonymous: bool = False
+    address: str = Field(default="", max_length=200)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    urgency: str = Field(default="normal", max_length=8)
+    idempotency_key: str | None = Field(default=None, max_length=64, description="repeat-safe submission key")
+
+
+class PublicCaseCreateIn(CaseCreateIn):
+    channel: str = Field(default="web", max_length=16)
+
+
+class AreaRef(Schema):
+    id: int
+    name: str
+
+
+class UnitRef(Schema):
+    id: int
+    name: str
+
+
+class CaseOut(Schema):
+    id: int
+    number: str
+    channel: str
+    demand_type: str
+    category_code: str
+    category_name: str
+    title: str
+    status: str
+    status_label: str
+    urgency: str
+    lead_unit: UnitRef | None
+    received_at: dt.datetime
+    due_at: dt.datetime | None
+    is_overdue: bool
+    is_due_soon: bool
+    flagged: bool
+    address: str
+    street: AreaRef | None
+    lng: float | None
+    lat: float | None
+
+
+class AssignmentOut(Schema):
+    id: int
+    unit: UnitRef
+    role: str
+    status: str
+    dispatched_at: dt.datetime
+    accept_due_at: dt.datetime
+    accepted_at: dt.datetime | None
+    accepted_on_time: bool | None
+    return_reason: str
+    note: str
+
+
+class ExtensionOut(Schema):
+    id: int
+    unit: UnitRef
+    working_days: int
+    reason: str
+    status: str
+    decision_note: str
+    old_due_at: dt.datetime | None
+    new_due_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class SupervisionOut(Schema):
+    id: int
+    kind: str
+    note: str
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+class EventOut(Schema):
+    id: int
+    action: str
+    actor: str
+    unit: str | None
+    status_from: str
+    status_to: str
+    note: str
+    data: dict[str, Any]
+    created_at: dt.datetime
+
+
+class CaseDetailOut(CaseOut):
+    content: str
+    citizen_name: str = Field(description="masked without the right to personal data")
+    citizen_phone: str = Field(description="masked without the right to personal data")
+    anonymous: bool
+    sla_kind: str
+    grid: AreaRef | None
+    community: AreaRef | None
+    district: AreaRef | None
+    dispatched_at: dt.datetime | None
+    feedback_due_at: dt.datetime | None
+    reply: str
+    replied_at: dt.datetime | None
+    replied_on_time: bool | None
+    solved: bool | None
+    satisfaction: int | None
+    rated_at: dt.datetime | None
+    reopen_count: int
+    merged_into: str | None
+    merged_cases: list[str]
+    related: list[str]
+    assignments: list[AssignmentOut]
+    extensions: list[ExtensionOut]
+    supervisions: list[SupervisionOut]
+    timeline: list[EventOut]
+    allowed_actions: list[str]
+
+
+class PublicCaseOut(Schema):
+    """What a citizen sees when tracking by number and phone (查询进度)."""
+
+    number: str
+    title: str
+    category_name: str
+    status: str
+    status_label: str
+    received_at: dt.datetime
+    lead_unit: str | None
+    reply: str
+    replied_at: dt.datetime | None
+    can_rate: bool
+    satisfaction: int | None
+
+
+class DispatchIn(Schema):
+    unit_id: int
+    assist_unit_ids: list[int] = Field(default_factory=list, max_length=10)
+    sla_kind: str | None = Field(default=None, max_length=16)
+    note: str = Field(default="", max_length=500)
+
+
+class SuggestionOut(Schema):
+    unit: UnitRef | None
+    reason: str
+    rule_id: int | None
+
+
+class TextIn(Schema):
+    text: str = Field(max_length=4000)
+
+
+class AnswerIn(Schema):
+    reply: str = Field(max_length=4000)
+    article_id: int | None = None
+
+
+class ReviewReturnIn(Schema):
+    approve: bool
+    unit_id: int | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class AssistIn(Schema):
+    unit_ids: list[int] = Field(min_length=1, max_length=10)
+    note: str = Field(default="", max_length=500)
+
+
+class ExtensionIn(Schema):
+    working_days: int = Field(ge=1, le=60)
+    reason: str = Field(max_length=500)
+
+
+class DecideIn(Schema):
+    approve: bool
+    note: str = Field(default="", max_length=500)
+
+
+class SuperviseIn(Schema):
+    note: str = Field(max_length=500)
+    kind: str = Field(default="manual", max_length=10)
+
+
+class CallbackIn(Schema):
+    reached: bool = True
+    solved: bool | None = None
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    note: str = Field(default="", max_length=500)
+
+
+class PublicRateIn(Schema):
+    phone: str = Field(max_length=20)
+    solved: bool
+    satisfaction: int = Field(ge=1, le=5)
+    note: str = Field(default="", max_length=500)
+
+
+class MergeIn(Schema):
+    master_id: int
+    note: str = Field(default="", max_length=500)
+
+
+class LinkIn(Schema):
+    other_id: int
+
+
+class CategoryOut(Schema):
+    id: int
+    code: str
+    name: str
+    full_name: str
+    level: int
+    parent_code: str | None
+    sla_kind: str
+    is_active: bool
+
+
+class CategoryUpdateIn(Schema):
+    name: str | None = Field(default=None, max_length=64)
+    sla_kind: str | None = Field(default=None, max_length=16)
+    keywords: str | None = Field(default=None, max_length=255)
+    is_active: bool | None = None
+
+
+class CategoryCreateIn(Schema):
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=64)
+    parent_code: str | None = Field(default=None, max_length=32)
+    sla_kind: str = Field(default="general", max_length=16)
+    keywords: str = Field(default="", max_length=255)
+
+
+class RuleOut(Schema):
+    id: int
+    category_code: str
+    category_name: str
+    area: AreaRef | None
+    target: str
+    unit: UnitRef | None
+    note: str
+
+
+class RuleIn(Schema):
+    category_code: str = Field(max_length=32)
+    area_id: int | None = None
+    unit_id: int | None = None
+    to_street: bool = False
+    note: str = Field(default="", max_length=200)
+
+
+class ArticleOut(Schema):
+    id: int
+    title: str
+    question: str
+    answer: str
+    category_code: str | None
+    keywords: str
+    source: str
+    is_published: bool
+    times_used: int
+    score: float | None = None
+
+
+class ArticleIn(Schema):
+    title: str = Field(max_length=200)
+    answer: str = Field(max_length=8000)
+    question: str = Field(default="", max_length=4000)
+    category_code: str | None = Field(default=None, max_length=32)
+    keywords: str = Field(default="", max_length=255)
+    source: str = Field(default="", max_length=200)
+    is_published: bool = True
+
+
+class RateRow(Schema):
+    key: int | None
+    name: str
+    month: int | None = None
+    dispatched: int
+    accepted_on_time: int
+    rated: int
+    solved: int
+    satisfied: int
+    response_rate: float | None
+    resolution_rate: float | None
+    satisfaction_rate: float | None
+    composite: float | None
+    rank: int | None = None
+
+
+class InboxItemOut(Schema):
+    assignment_id: int
+    role: str
+    assignment_status: str
+    accept_due_at: dt.datetime
+    case: CaseOut
