@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.throttling import AnonRateThrottle
 from pydantic import Field
 
@@ -437,6 +438,29 @@ def link(request: HttpRequest, case_id: int, payload: LinkIn) -> dict[str, Any]:
     other = sel.access_case(actor=actor, case_id=payload.other_id)
     services.case_link(actor=actor, case=case, other=other)
     return case_detail(actor, case)
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    url: str
+
+
+@router.post(
+    "/cases/{case_id}/attachments",
+    response={201: AttachmentOut, **ERRORS},
+    summary="上传附件（JPG/PNG/PDF，≤10MB）",
+)
+def attach(request: HttpRequest, case_id: int, file: UploadedFile = File(...)) -> Status[dict[str, Any]]:  # noqa: B008
+    actor, case = _act(request, case_id)
+    # Whoever may see the case and take part in it may add evidence: staff with an action, or its citizen.
+    may = bool(sel.allowed_actions(actor, case)) or case.citizen_id == actor.pk
+    a = services.case_attach(actor=actor, case=case, upload=file, may_attach=may)
+    return Status(
+        201, {"id": a.pk, "name": a.name, "content_type": a.content_type, "size": a.size, "url": a.file.url}
+    )
 
 
 @router.get("/inbox", response={200: list[InboxItemOut], **ERRORS}, summary="本单位待办（签收、办理、协办）")

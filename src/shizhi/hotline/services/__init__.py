@@ -1,5 +1,6 @@
 """Every write of the hotline (接诉即办): intake, the workflow, the catalogue and knowledge base, the SLA sweep."""
 
+from shizhi.hotline.services.attachments import case_attach
 from shizhi.hotline.services.catalogue import (
     CategoryRow,
     Suggestion,
@@ -47,6 +48,7 @@ __all__ = [
     "case_add_assist",
     "case_answer_directly",
     "case_assist_note",
+    "case_attach",
     "case_callback",
     "case_create",
     "case_decide_extension",
