@@ -482,3 +482,45 @@ class KnowledgeArticle(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Open311Key(models.Model):
+    """An API key of an Open311 client (Open311接口密钥), for submitting requests through /open311/v2/.
+
+    Only the SHA-256 digest is stored; the key itself is shown once, when it is created."""
+
+    name = models.CharField(_("名称"), max_length=64)
+    prefix = models.CharField(_("前缀"), max_length=16, help_text="First characters, to tell keys apart")
+    digest = models.CharField(_("摘要"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311接口密钥")
+        verbose_name_plural = _("Open311接口密钥")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Open311Request(models.Model):
+    """What an Open311 client sent beyond the case itself: the key it used, its media link and its own ids."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="open311")
+    key = models.ForeignKey(
+        Open311Key, on_delete=models.PROTECT, related_name="requests", verbose_name=_("接口密钥")
+    )
+    media_url = models.URLField(_("图片链接"), max_length=500, blank=True)
+    device_id = models.CharField(_("设备编号"), max_length=64, blank=True)
+    account_id = models.CharField(_("账号编号"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("Open311提交记录")
+        verbose_name_plural = _("Open311提交记录")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.key_id}"
