@@ -18,5 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("core/", include("shizhi.core.urls")),
+    path("open311/v2/", include("shizhi.hotline.open311_urls")),
+    path("hotline/", include("shizhi.hotline.urls")),
     path("", include("shizhi.cockpit.urls")),
 ]

@@ -82,6 +82,13 @@ def test_home_page_in_english(city: City, client_for: Any, with_vendor: None) ->
         "Home",
         "Administrative divisions",
         "Handling units",
+        "Hotline ▾",
+        "Intake",
+        "Dispatch",
+        "Cases",
+        "Oversight",
+        "Knowledge base",
+        "Dispatch catalogue",
         "Working-day calendar",
         "Audit log",
         "Administration",
@@ -215,7 +222,21 @@ def test_pages_stay_chinese_for_an_english_browser(city: City, client_for: Any, 
     assert '<label for="id_username">用户名</label>' in body and "Username" not in body
     user = client_for("admin")
     body = html(user.get("/", **browser))
-    assert nav_texts(body) == ["首页", "行政区划", "承办单位", "工作日历", "审计日志", "系统管理"]
+    assert nav_texts(body) == [
+        "首页",
+        "行政区划",
+        "承办单位",
+        "接诉即办 ▾",
+        "受理",
+        "派单",
+        "工单",
+        "督办考核",
+        "知识库",
+        "派单目录",
+        "工作日历",
+        "审计日志",
+        "系统管理",
+    ]
     assert '<div class="label">区县</div>' in body and "Districts/Counties" not in body
     assert "<small>人</small>" in body
     body = html(user.get(f"/core/areas/{city.area(COMMUNITY_JIANGJING).pk}/", **browser))

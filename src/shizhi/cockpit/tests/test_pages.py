@@ -138,13 +138,33 @@ def _nav_labels(response: Any) -> list[str]:
 
 
 def test_navigation_hides_audit_and_admin_from_a_citizen(client_for: Any) -> None:
-    labels = _nav_labels(client_for("citizen").get("/"))
-    assert labels == ["首页", "行政区划", "承办单位", "工作日历"]
+    response = client_for("citizen").get("/")
+    assert _nav_labels(response) == ["首页", "行政区划", "承办单位", "接诉即办", "工作日历"]
+    hotline = response.context["nav_items"][3]
+    assert [c["label"] for c in hotline["children"]] == ["我的诉求", "我要反映"]
 
 
 def test_navigation_shows_audit_and_admin_to_an_admin(client_for: Any) -> None:
     response = client_for("admin").get("/core/units/")
-    assert _nav_labels(response) == ["首页", "行政区划", "承办单位", "工作日历", "审计日志", "系统管理"]
+    assert _nav_labels(response) == [
+        "首页",
+        "行政区划",
+        "承办单位",
+        "接诉即办",
+        "工作日历",
+        "审计日志",
+        "系统管理",
+    ]
+    hotline = response.context["nav_items"][3]
+    assert [c["label"] for c in hotline["children"]] == [
+        "受理",
+        "派单",
+        "工单",
+        "督办考核",
+        "知识库",
+        "派单目录",
+    ]
+    assert hotline["active"] is False
     active = [item["label"] for item in response.context["nav_items"] if item["active"]]
     assert active == ["承办单位"]
     assert 'href="/core/audit/"' in html(response)
