@@ -46,8 +46,11 @@ def local_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
+_BUILTIN_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
+
+
 def builtin_covers(year: int) -> bool:
-    return year in {d.year for d in chinese_calendar.holidays}
+    return year in _BUILTIN_YEARS
 
 
 def covers(year: int) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 class SeedOptions:
     scale: str
     seed: int
+    messages: str | None = None  # a folder of real citizen messages (e.g. ../shared/data/teddy2020)
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,30 @@ class Dataset:
     scales: tuple[str, ...] = ("small", "city")
 
 
+# What later modules add to the demo city (the hotline's year of cases, ...), run in order after it.
+DEMO_EXTENSIONS: list[Callable[[SeedOptions], SeedOutcome]] = []
+
+
+def extend_demo(step: Callable[[SeedOptions], SeedOutcome]) -> None:
+    """Let a module add its part to ``shizhi seed demo`` (called from its AppConfig.ready)."""
+    if step not in DEMO_EXTENSIONS:
+        DEMO_EXTENSIONS.append(step)
+
+
 def _demo(options: SeedOptions) -> SeedOutcome:
+    from django.db import transaction
+
     from shizhi.demo.services import demo_logins, format_logins, seed_demo
 
-    report = seed_demo(scale=options.scale, seed=options.seed)
-    return SeedOutcome(created=report.created, text=report.summary() + "\n\n" + format_logins(demo_logins()))
+    with transaction.atomic():  # all or nothing, extensions included
+        report = seed_demo(scale=options.scale, seed=options.seed)
+        parts = [report.summary()]
+        created = report.created
+        for step in DEMO_EXTENSIONS:
+            outcome = step(options)
+            parts.append(outcome.text)
+            created = created or outcome.created
+    return SeedOutcome(created=created, text="\n\n".join([*parts, format_logins(demo_logins())]))
 
 
 DATASETS: dict[str, Dataset] = {

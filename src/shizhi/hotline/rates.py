@@ -157,27 +157,33 @@ def compute_rates(
             rows[k] = Rates(key=key, extra={"month": month} if by_month else {})
         return rows[k]
 
+    resp_aggregates = {"n": Count("id"), "ok": Count("id", filter=Q(accepted_on_time=True))}
+    # Nothing to group by (the whole city, not by month): one aggregate row. values() with no fields would
+    # group by every column instead, a row per assignment.
     resp = (
-        period.assignments()
-        .values(*resp_fields)
-        .annotate(n=Count("id"), ok=Count("id", filter=Q(accepted_on_time=True)))
-        .order_by()
+        period.assignments().values(*resp_fields).annotate(**resp_aggregates).order_by()
+        if resp_fields
+        else [period.assignments().aggregate(**resp_aggregates)]
     )
     for r in resp:
+        if not r["n"]:
+            continue
         item = slot(r.get(resp_key) if resp_key else None, r.get("dispatched_month"))
         item.dispatched += r["n"]
         item.accepted_on_time += r["ok"]
+    rate_aggregates = {
+        "n": Count("id"),
+        "solved_n": Count("id", filter=Q(solved=True)),
+        "satisfied_n": Count("id", filter=Q(satisfied=True)),
+    }
     rated = (
-        period.rated_cases()
-        .values(*rate_fields)
-        .annotate(
-            n=Count("id"),
-            solved_n=Count("id", filter=Q(solved=True)),
-            satisfied_n=Count("id", filter=Q(satisfied=True)),
-        )
-        .order_by()
+        period.rated_cases().values(*rate_fields).annotate(**rate_aggregates).order_by()
+        if rate_fields
+        else [period.rated_cases().aggregate(**rate_aggregates)]
     )
     for r in rated:
+        if not r["n"]:
+            continue
         item = slot(r.get(rate_key) if rate_key else None, r.get("rated_month"))
         item.rated += r["n"]
         item.solved += r["solved_n"]

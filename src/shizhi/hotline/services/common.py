@@ -59,7 +59,9 @@ ACTION_PERMISSION: dict[str, str] = {
     "supervise": "hotline.supervise",
 }
 
-_HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
+# A tag is "<name ...>" or "</name>" or "<!...>" with an ASCII tag name ending at a space, "/" or ">": so that
+# book titles in brackets as citizens write them ("<A市新图>") pass, and "<script>", "<img onerror=...>" do not.
+_HTML_TAG = re.compile(r"<\s*(/\s*)?([a-zA-Z][a-zA-Z0-9-]*)(\s[^>]*)?/?\s*>|<!")
 
 
 def check_text(value: str, *, field: str, label: str, max_length: int, min_length: int = 1) -> str:
@@ -111,6 +113,7 @@ ACTION_LABELS = {
     "link": "关联工单",
     "attach": "上传附件",
     "sla_overdue": "超期",
+    "import": "导入历史工单",
 }
 
 

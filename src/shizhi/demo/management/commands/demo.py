@@ -18,13 +18,15 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="随机种子（默认 1）")
         parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        parser.add_argument("--messages", default=None, help="真实市民留言所在目录，代替生成的留言")
         parser.add_argument("--no-serve", action="store_true", help="只准备数据，不启动服务")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        call_command(
-            "seed", "demo", "--scale", options["scale"], "--seed", str(options["seed"]), stdout=self.stdout
-        )
+        seed_args = ["seed", "demo", "--scale", options["scale"], "--seed", str(options["seed"])]
+        if options["messages"]:
+            seed_args += ["--messages", options["messages"]]
+        call_command(*seed_args, stdout=self.stdout)
         if not options["no_serve"]:
             self.stdout.write("")
             call_command("serve", host=options["host"], port=options["port"])

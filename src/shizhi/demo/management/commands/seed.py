@@ -20,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed", type=int, default=1, help="随机种子（默认 1）；相同的种子生成相同的数据"
         )
+        parser.add_argument(
+            "--messages",
+            default=None,
+            help="真实市民留言所在目录（如 ../shared/data/teddy2020），代替生成的留言",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["dataset"]
@@ -31,7 +36,9 @@ class Command(BaseCommand):
             raise CommandError(f"数据集“{name}”没有规模“{scale}”，可选: {', '.join(dataset.scales)}")
         try:
             with change_context(origin="cli"):
-                outcome = dataset.run(SeedOptions(scale=scale, seed=options["seed"]))
+                outcome = dataset.run(
+                    SeedOptions(scale=scale, seed=options["seed"], messages=options["messages"])
+                )
         except ApplicationError as exc:
             raise CommandError(f"生成失败，未做任何改动: {exc.message} {exc.details or ''}".rstrip()) from exc
         self.stdout.write(outcome.text)
