@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.throttling import AnonRateThrottle
@@ -459,7 +460,14 @@ def attach(request: HttpRequest, case_id: int, file: UploadedFile = File(...)) -
     may = bool(sel.allowed_actions(actor, case)) or case.citizen_id == actor.pk
     a = services.case_attach(actor=actor, case=case, upload=file, may_attach=may)
     return Status(
-        201, {"id": a.pk, "name": a.name, "content_type": a.content_type, "size": a.size, "url": a.file.url}
+        201,
+        {
+            "id": a.pk,
+            "name": a.name,
+            "content_type": a.content_type,
+            "size": a.size,
+            "url": reverse("hotline:attachment", kwargs={"case_id": case.pk, "attachment_id": a.pk}),
+        },
     )
 
 

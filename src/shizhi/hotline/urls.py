@@ -20,6 +20,7 @@ urlpatterns = [
     path("cases/", cases.case_list, name="case_list"),
     path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
     path("cases/<int:case_id>/do/<slug:action>/", cases.case_action, name="case_action"),
+    path("cases/<int:case_id>/files/<int:attachment_id>/", cases.attachment_file, name="attachment"),
     path("knowledge/", library.knowledge, name="knowledge"),
     path("knowledge/new/", library.knowledge_edit, name="knowledge_new"),
     path("knowledge/<int:article_id>/edit/", library.knowledge_edit, name="knowledge_edit"),

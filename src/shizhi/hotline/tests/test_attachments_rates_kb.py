@@ -172,3 +172,27 @@ def test_sweep_command() -> None:
     call_command("hotline", "sweep", stdout=out)
     assert "新超期 1 件" in out.getvalue() and "新增督办 1 件" in out.getvalue()
     assert Case.objects.get(pk=case.pk).is_overdue
+
+
+def test_attachment_upload_and_protected_download_on_the_case_page() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    hw = build_hotline_world()
+    case = new_case(hw)
+    operator = Client()
+    operator.force_login(hw.users["operator"])
+    url = f"/hotline/cases/{case.pk}/do/attach/"
+    resp = operator.post(url, {"file": SimpleUploadedFile("x.png", b"not a png", content_type="image/png")})
+    assert resp.status_code == 422 and "文件内容与类型不符" in resp.content.decode()
+    assert Attachment.objects.count() == 0
+    resp = operator.post(url, {"file": SimpleUploadedFile("现场照片.png", PNG, content_type="image/png")})
+    assert resp.status_code == 302
+    attachment = Attachment.objects.get()
+    page = operator.get(f"/hotline/cases/{case.pk}/").content.decode()
+    link = f"/hotline/cases/{case.pk}/files/{attachment.pk}/"
+    assert "现场照片.png" in page and link in page
+    download = operator.get(link)
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PNG
+    outsider = Client()
+    outsider.force_login(hw.users["h_sthj"])
+    assert outsider.get(link).status_code == 404

@@ -714,7 +714,7 @@ def test_every_action_form_on_the_case_page_posts_to_its_service(hw: HotlineWorl
     case = new_case(hw)
     body = html(browser(hw, "admin").get(f"/hotline/cases/{case.pk}/"))
     actions = re.findall(rf'action="/hotline/cases/{case.pk}/do/([a-z_]+)/"', body)
-    assert actions == ["answer_directly", "dispatch", "supervise", "merge", "link"]
+    assert actions == ["answer_directly", "dispatch", "supervise", "merge", "link", "attach"]
 
 
 def test_bad_input_shows_the_error_keeps_the_text_and_changes_nothing(hw: HotlineWorld) -> None:

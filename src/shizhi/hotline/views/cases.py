@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -291,6 +292,15 @@ def _link(request: HttpRequest, user: User, case: Case) -> str:
     return gettext("已关联工单 %(number)s") % {"number": other.number}
 
 
+def _attach(request: HttpRequest, user: User, case: Case) -> str:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed(gettext("请选择要上传的文件"), details={"field": "file"})
+    may = bool(selectors.allowed_actions(user, case)) or case.citizen_id == user.pk
+    attachment = services.case_attach(actor=user, case=case, upload=upload, may_attach=may)
+    return gettext("已上传附件“%(name)s”") % {"name": attachment.name}
+
+
 ACTIONS: dict[str, Handler] = {
     "answer_directly": _answer_directly,
     "dispatch": _dispatch,
@@ -309,6 +319,7 @@ ACTIONS: dict[str, Handler] = {
     "merge": _merge,
     "supervise": _supervise,
     "link": _link,
+    "attach": _attach,
 }
 
 
@@ -330,3 +341,18 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
         return _detail(request, user, case, failed=action, status=status)
     messages.success(request, message)
     return redirect(next_url(request, reverse("hotline:case_detail", kwargs={"case_id": case.pk})))
+
+
+@staff_page("hotline.view_cases", "hotline.submit_own")
+@require_GET
+def attachment_file(request: HttpRequest, case_id: int, attachment_id: int) -> HttpResponse:
+    """An attachment, only for those who may see its case (files are not served from a public folder)."""
+    user = actor(request)
+    case = selectors.access_case(actor=user, case_id=case_id)
+    attachment = case.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("attachment")
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    response["Content-Disposition"] = content_disposition_header(False, attachment.name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
