@@ -353,6 +353,6 @@ def attachment_file(request: HttpRequest, case_id: int, attachment_id: int) -> H
     if attachment is None:
         raise Http404("attachment")
     response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
-    response["Content-Disposition"] = content_disposition_header(False, attachment.name)
+    response["Content-Disposition"] = content_disposition_header(False, attachment.name) or "inline"
     response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return response  # type: ignore[return-value]  # FileResponse streams; Django treats it as a response
