@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from shizhi.core import geo
 from shizhi.core import selectors as core_selectors
 from shizhi.core.errors import ValidationFailed
-from shizhi.core.models import Area, AreaLevel, Unit, UnitKind
+from shizhi.core.models import Area, AreaLevel, Unit
 from shizhi.core.permissions import has_perm
 from shizhi.core.selectors import Actor
 from shizhi.hotline import rates, selectors, services
@@ -30,7 +30,6 @@ from shizhi.hotline.models import (
     Case,
     CaseStatus,
     Category,
-    DispatchRule,
     Extension,
     ExtensionStatus,
     KnowledgeArticle,
@@ -204,55 +203,7 @@ def similar_open_cases(
 
 
 def suggestions_for(cases: list[Case]) -> dict[int, services.Suggestion]:
-    """``services.suggest_unit`` for many cases at once: the catalogue, the street offices and the district
-    governments are read once (three queries), not per case. Same answer as the service (tested)."""
-    codes = {code for c in cases for code in c.category_path.strip("/").split("/") if code}
-    rules = list(
-        DispatchRule.objects.filter(category__code__in=codes).select_related("category", "area", "unit")
-    )
-    street_ids = {c.street_id for c in cases if c.street_id}
-    district_ids = {c.district_id for c in cases if c.district_id}
-    street_units: dict[int, Unit] = {}
-    for u in Unit.objects.filter(
-        area_id__in=street_ids,
-        is_active=True,
-        kind__in=[UnitKind.STREET_OFFICE, UnitKind.TOWNSHIP_GOVERNMENT],
-    ).order_by("-code"):
-        street_units[u.area_id] = u  # type: ignore[index]  # the first by code wins (reverse order)
-    district_units: dict[int, Unit] = {}
-    for u in Unit.objects.filter(
-        area_id__in=district_ids, is_active=True, kind=UnitKind.DISTRICT_GOVERNMENT
-    ).order_by("-code"):
-        district_units[u.area_id] = u  # type: ignore[index]
-    out: dict[int, services.Suggestion] = {}
-    for case in cases:
-        paths = {p for p in case.category_path.strip("/").split("/") if p}
-        ranked = sorted(
-            (
-                r
-                for r in rules
-                if r.category.code in paths
-                and (r.area is None or bool(case.area_path and case.area_path.startswith(r.area.path)))
-            ),
-            key=lambda r: (-r.category.level, -(r.area.level if r.area else 0), r.pk),
-        )
-        suggestion = None
-        for rule in ranked:
-            unit = street_units.get(case.street_id or 0) if rule.target == "street" else rule.unit
-            if unit is not None and unit.is_active:
-                suggestion = services.Suggestion(
-                    unit=unit, rule=rule, reason=f"派单目录：{rule.category.full_name}"
-                )
-                break
-        if suggestion is None:
-            fallback = district_units.get(case.district_id or 0)
-            suggestion = (
-                services.Suggestion(unit=fallback, rule=None, reason="派单目录无对应规则，由区县政府兜底")
-                if fallback is not None
-                else services.Suggestion(unit=None, rule=None, reason="无法确定承办单位，请人工派单")
-            )
-        out[case.pk] = suggestion
-    return out
+    return services.suggest_units(cases)
 
 
 def dispatch_queue(*, actor: Actor) -> QuerySet[Case]:

@@ -13,6 +13,7 @@ from shizhi.hotline.services.catalogue import (
     knowledge_save,
     street_unit,
     suggest_unit,
+    suggest_units,
 )
 from shizhi.hotline.services.common import ACTION_LABELS, ACTION_PERMISSION, TRANSITIONS, check_text
 from shizhi.hotline.services.intake import CaseIn, case_create, next_number
@@ -74,4 +75,5 @@ __all__ = [
     "sla_sweep",
     "street_unit",
     "suggest_unit",
+    "suggest_units",
 ]
