@@ -91,7 +91,8 @@ def access_area(*, actor: Actor, area_id: int) -> Area:
 
 def area_ancestors(area: Area) -> list[Area]:
     codes = [c for c in area.path.strip("/").split("/") if c and c != area.code]
-    by_code = {a.code: a for a in Area.objects.filter(code__in=codes)}
+    # Boundaries are large JSON (a city's outline has hundreds of vertices): ancestors rarely need them.
+    by_code = {a.code: a for a in Area.objects.filter(code__in=codes).defer("boundary")}
     return [by_code[c] for c in codes if c in by_code]
 
 
@@ -193,7 +194,7 @@ def locate_point(lng: float, lat: float) -> Location:
     )
     found: dict[int, Area] = {}
     if grid is not None:
-        community = Area.objects.get(pk=grid.community_id)
+        community = Area.objects.defer("boundary").get(pk=grid.community_id)
         for a in [*area_ancestors(community), community]:
             found[a.level] = a
     else:
