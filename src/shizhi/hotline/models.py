@@ -270,12 +270,21 @@ class Case(models.Model):
             models.Index(fields=["lead_unit", "rated_at"], name="case_unit_rated_idx"),
             models.Index(fields=["district", "rated_at"], name="case_district_rated_idx"),
             models.Index(fields=["street", "rated_at"], name="case_street_rated_idx"),
-            models.Index(fields=["rated_month", "lead_unit"], name="case_month_unit_idx"),
+            # The resolution and satisfaction rates read only these columns: counted from the index alone.
+            models.Index(
+                fields=["rated_month", "lead_unit", "solved", "satisfied"], name="case_month_unit_rated_idx"
+            ),
             models.Index(fields=["category_path", "received_at"], name="case_category_recv_idx"),
             models.Index(fields=["area_path", "received_at"], name="case_area_recv_idx"),
             models.Index(fields=["citizen_phone", "received_at"], name="case_phone_recv_idx"),
             models.Index(fields=["rated_at"], name="case_rated_idx"),
             models.Index(fields=["is_overdue", "status"], name="case_overdue_idx"),
+            # The list's "overdue" filter, newest first: only the overdue cases, already in list order. Partial, so
+            # new cases (never overdue) cost nothing to insert. The ORM's filter(is_overdue=True) renders as
+            # WHERE "is_overdue", which is this index's condition.
+            models.Index(
+                fields=["received_at"], condition=models.Q(is_overdue=True), name="case_overdue_recv_idx"
+            ),
             models.Index(fields=["due_at"], name="case_due_idx"),
         ]
         constraints = [
@@ -336,7 +345,14 @@ class Assignment(models.Model):
         ordering = ["case", "id"]
         indexes = [
             models.Index(fields=["unit", "dispatched_at"], name="assign_unit_disp_idx"),
-            models.Index(fields=["dispatched_month", "unit"], name="assign_month_unit_idx"),
+            # The response rate reads only these columns: counted from the index alone.
+            models.Index(
+                fields=["dispatched_month", "unit", "status", "accepted_on_time"],
+                name="assign_month_unit_resp_idx",
+            ),
+            # "Has this unit a part in this case?" (a unit's scope and the unit filter of the case list): without
+            # it, SQLite answers from the unit's index and scans all of the unit's assignments for every case.
+            models.Index(fields=["case", "unit", "status"], name="assign_case_unit_idx"),
             models.Index(fields=["unit", "status"], name="assign_unit_status_idx"),
             models.Index(fields=["dispatched_at"], name="assign_disp_idx"),
         ]
