@@ -61,3 +61,21 @@ def test_api_walks_the_case_through_its_life(api_as: Any, anon: Any) -> None:
     )
     row = next(r for r in rates.json() if r["name"] == "临江市城市管理局")
     assert (row["response_rate"], row["resolution_rate"], row["satisfaction_rate"]) == (100.0, 100.0, 100.0)
+
+
+def test_case_list_pages_without_counting(api_as: Any) -> None:
+    from shizhi.hotline.tests.factories import new_case
+
+    hw = build_hotline_world()
+    first, second = new_case(hw), new_case(hw)
+    api = api_as(hw.users["operator"])
+    page = api.get("/api/v1/cases", {"limit": 1}).json()
+    assert [c["number"] for c in page["items"]] == [second.number] and page["has_more"] is True
+    page = api.get("/api/v1/cases", {"limit": 1, "offset": 1}).json()
+    assert [c["number"] for c in page["items"]] == [first.number] and page["has_more"] is False
+    assert api.get("/api/v1/cases", {"status": "closed"}).json() == {
+        "items": [],
+        "limit": 50,
+        "offset": 0,
+        "has_more": False,
+    }
