@@ -13,6 +13,7 @@ from pydantic import Field
 
 from shizhi.core import masking, services, workcalendar
 from shizhi.core import selectors as sel
+from shizhi.core.actors import request_actor
 from shizhi.core.errors import ValidationFailed
 from shizhi.core.models import ApiToken, Area, AuditEvent, Grid, Unit, User
 from shizhi.core.permissions import PERMISSIONS, has_perm
@@ -55,17 +56,12 @@ def _page(items: list[Any], count: int, q: PageQuery) -> dict[str, Any]:
     return {"count": count, "limit": q.limit, "offset": q.offset, "items": items}
 
 
-def _actor(request: HttpRequest) -> User:
-    auth = getattr(request, "auth", None)
-    return auth if isinstance(auth, User) else request.user  # type: ignore[return-value]
-
-
 # ------------------------------------------------------------------------------------------------- me and tokens
 
 
 @router.get("/me", response={200: MeOut, **ERRORS}, summary="当前用户")
 def me(request: HttpRequest) -> dict[str, Any]:
-    user = _actor(request)
+    user = request_actor(request)
     return {
         "id": user.pk,
         "username": user.username,
@@ -85,12 +81,12 @@ def _token_out(t: ApiToken) -> dict[str, Any]:
 
 @router.get("/me/tokens", response={200: list[TokenOut], **ERRORS}, summary="我的接口令牌")
 def my_tokens(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_token_out(t) for t in _actor(request).api_tokens.order_by("-created_at", "-id")]
+    return [_token_out(t) for t in request_actor(request).api_tokens.order_by("-created_at", "-id")]
 
 
 @router.post("/me/tokens", response={201: TokenCreatedOut, **ERRORS}, summary="创建接口令牌（只显示一次）")
 def create_token(request: HttpRequest, payload: TokenCreateIn) -> Status[dict[str, Any]]:
-    user = _actor(request)
+    user = request_actor(request)
     token, raw = services.token_create(
         actor=user, user=user, name=payload.name, expires_at=payload.expires_at
     )
@@ -99,7 +95,7 @@ def create_token(request: HttpRequest, payload: TokenCreateIn) -> Status[dict[st
 
 @router.delete("/me/tokens/{token_id}", response={200: TokenOut, **ERRORS}, summary="撤销接口令牌")
 def revoke_token(request: HttpRequest, token_id: int) -> dict[str, Any]:
-    user = _actor(request)
+    user = request_actor(request)
     token = sel.access_token(actor=user, token_id=token_id)
     return _token_out(services.token_revoke(actor=user, token=token))
 
@@ -111,7 +107,7 @@ class PasswordIn(Schema):
 
 @router.post("/me/password", response={204: None, **ERRORS}, summary="修改我的密码")
 def change_password(request: HttpRequest, payload: PasswordIn) -> Status[None]:
-    user = _actor(request)
+    user = request_actor(request)
     if not user.check_password(payload.old_password):
         raise ValidationFailed("原密码不正确", details={"field": "old_password"})
     services.user_set_password(actor=user, user=user, password=payload.new_password)
@@ -159,7 +155,9 @@ class AreaQuery(PageQuery):
     summary="行政区划列表（可按层级、上级筛选；可输出GeoJSON）",
 )
 def list_areas(request: HttpRequest, filters: Query[AreaQuery]) -> dict[str, Any]:
-    qs = sel.area_list(actor=_actor(request), level=filters.level, parent_id=filters.parent, q=filters.q)
+    qs = sel.area_list(
+        actor=request_actor(request), level=filters.level, parent_id=filters.parent, q=filters.q
+    )
     count = qs.count()
     rows = list(qs[filters.offset : filters.offset + filters.limit])
     if filters.format == "geojson":
@@ -181,7 +179,7 @@ def list_areas(request: HttpRequest, filters: Query[AreaQuery]) -> dict[str, Any
 def area_tree(
     request: HttpRequest, root: int | None = None, max_level: int = Query(3, ge=1, le=4)
 ) -> list[dict[str, Any]]:  # type: ignore[type-arg]
-    return sel.area_tree(actor=_actor(request), root_id=root, max_level=max_level)
+    return sel.area_tree(actor=request_actor(request), root_id=root, max_level=max_level)
 
 
 class LocateQuery(Schema):
@@ -208,7 +206,7 @@ def _grid_out(g: Grid) -> dict[str, Any]:
     "/areas/locate", response={200: LocateOut, **ERRORS}, summary="坐标落点：所在网格、社区、街道、区县"
 )
 def locate(request: HttpRequest, point: Query[LocateQuery]) -> dict[str, Any]:
-    sel.area_list(actor=_actor(request))  # permission check only
+    sel.area_list(actor=request_actor(request))  # permission check only
     loc = sel.locate_point(point.lng, point.lat)
     return {
         "lng": loc.lng,
@@ -223,7 +221,7 @@ def locate(request: HttpRequest, point: Query[LocateQuery]) -> dict[str, Any]:
 
 @router.get("/areas/{area_id}", response={200: AreaDetailOut, **ERRORS}, summary="区划详情")
 def get_area(request: HttpRequest, area_id: int) -> dict[str, Any]:
-    area = sel.access_area(actor=_actor(request), area_id=area_id)
+    area = sel.access_area(actor=request_actor(request), area_id=area_id)
     return {
         **_area_out(area),
         "ancestors": [_area_ref(a) for a in sel.area_ancestors(area)],
@@ -240,13 +238,13 @@ def get_area(request: HttpRequest, area_id: int) -> dict[str, Any]:
 def area_geojson(
     request: HttpRequest, area_id: int, include: Literal["children", "grids", "self"] = "children"
 ) -> dict[str, Any]:
-    area = sel.access_area(actor=_actor(request), area_id=area_id)
+    area = sel.access_area(actor=request_actor(request), area_id=area_id)
     return sel.area_geojson(area, include=include)
 
 
 @router.patch("/areas/{area_id}", response={200: AreaOut, **ERRORS}, summary="修改区划（管理员）")
 def update_area(request: HttpRequest, area_id: int, payload: AreaUpdateIn) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     area = sel.access_area(actor=actor, area_id=area_id)
     data = payload.dict(exclude_unset=True)
     if any(v is None for v in data.values()):
@@ -260,13 +258,13 @@ def update_area(request: HttpRequest, area_id: int, payload: AreaUpdateIn) -> di
 def list_grids(
     request: HttpRequest, page: Query[PageQuery], community: int | None = None, area: int | None = None
 ) -> dict[str, Any]:
-    qs = sel.grid_list(actor=_actor(request), community_id=community, area_id=area)
+    qs = sel.grid_list(actor=request_actor(request), community_id=community, area_id=area)
     return _page([_grid_out(g) for g in qs[page.offset : page.offset + page.limit]], qs.count(), page)
 
 
 @router.get("/grids/{grid_id}", response={200: GridOut, **ERRORS}, summary="网格详情")
 def get_grid(request: HttpRequest, grid_id: int) -> dict[str, Any]:
-    return _grid_out(sel.access_grid(actor=_actor(request), grid_id=grid_id))
+    return _grid_out(sel.access_grid(actor=request_actor(request), grid_id=grid_id))
 
 
 class GridWorkerIn(Schema):
@@ -275,7 +273,7 @@ class GridWorkerIn(Schema):
 
 @router.put("/grids/{grid_id}/worker", response={200: GridOut, **ERRORS}, summary="指定网格员（管理员）")
 def set_grid_worker(request: HttpRequest, grid_id: int, payload: GridWorkerIn) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     grid = sel.access_grid(actor=actor, grid_id=grid_id)
     worker = None
     if payload.grid_worker_id is not None:
@@ -322,7 +320,11 @@ class UnitQuery(PageQuery):
 @router.get("/units", response={200: dict[str, Any], **ERRORS}, summary="承办单位列表")
 def list_units(request: HttpRequest, filters: Query[UnitQuery]) -> dict[str, Any]:
     qs = sel.unit_list(
-        actor=_actor(request), kind=filters.kind, area_id=filters.area, q=filters.q, active=filters.active
+        actor=request_actor(request),
+        kind=filters.kind,
+        area_id=filters.area,
+        q=filters.q,
+        active=filters.active,
     )
     return _page(
         [_unit_out(u) for u in qs[filters.offset : filters.offset + filters.limit]], qs.count(), filters
@@ -331,7 +333,7 @@ def list_units(request: HttpRequest, filters: Query[UnitQuery]) -> dict[str, Any
 
 @router.get("/units/{unit_id}", response={200: UnitDetailOut, **ERRORS}, summary="承办单位详情")
 def get_unit(request: HttpRequest, unit_id: int) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     return _unit_detail(actor, sel.access_unit(actor=actor, unit_id=unit_id))
 
 
@@ -343,7 +345,7 @@ def _contacts(items: list[Any] | None) -> list[services.ContactIn] | None:
 
 @router.post("/units", response={201: UnitDetailOut, **ERRORS}, summary="新建承办单位（管理员）")
 def create_unit(request: HttpRequest, payload: UnitCreateIn) -> Status[dict[str, Any]]:
-    actor = _actor(request)
+    actor = request_actor(request)
     area = sel.access_area(actor=actor, area_id=payload.area_id) if payload.area_id is not None else None
     parent = (
         sel.access_unit(actor=actor, unit_id=payload.parent_id) if payload.parent_id is not None else None
@@ -370,7 +372,7 @@ def create_unit(request: HttpRequest, payload: UnitCreateIn) -> Status[dict[str,
     summary="修改承办单位（管理员；单位负责人可改本单位职责、电话、地址和联系人）",
 )
 def update_unit(request: HttpRequest, unit_id: int, payload: UnitUpdateIn) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     unit = sel.access_unit(actor=actor, unit_id=unit_id)
     data = payload.dict(exclude_unset=True)
     contacts = data.pop("contacts", None)
@@ -413,7 +415,7 @@ class UserQuery(PageQuery):
 
 @router.get("/users", response={200: dict[str, Any], **ERRORS}, summary="用户列表（按数据范围）")
 def list_users(request: HttpRequest, filters: Query[UserQuery]) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     qs = sel.user_list(actor=actor, q=filters.q, role=filters.role, unit_id=filters.unit)
     return _page(
         [_user_out(actor, u) for u in qs[filters.offset : filters.offset + filters.limit]],
@@ -424,7 +426,7 @@ def list_users(request: HttpRequest, filters: Query[UserQuery]) -> dict[str, Any
 
 @router.get("/users/{user_id}", response={200: UserOut, **ERRORS}, summary="用户详情")
 def get_user(request: HttpRequest, user_id: int) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     return _user_out(actor, sel.access_user(actor=actor, user_id=user_id))
 
 
@@ -436,7 +438,7 @@ def _role_in(actor: User, r: RoleIn) -> services.RoleIn:
 
 @router.post("/users", response={201: UserOut, **ERRORS}, summary="新建用户（管理员）")
 def create_user(request: HttpRequest, payload: UserCreateIn) -> Status[dict[str, Any]]:
-    actor = _actor(request)
+    actor = request_actor(request)
     if not has_perm(actor, "core.manage_users"):
         from shizhi.core.errors import PermissionDenied
 
@@ -454,7 +456,7 @@ def create_user(request: HttpRequest, payload: UserCreateIn) -> Status[dict[str,
 
 @router.patch("/users/{user_id}", response={200: UserOut, **ERRORS}, summary="修改用户")
 def update_user(request: HttpRequest, user_id: int, payload: UserUpdateIn) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     user = sel.access_user(actor=actor, user_id=user_id)
     data = payload.dict(exclude_unset=True)
     if any(v is None for v in data.values()):
@@ -466,7 +468,7 @@ def update_user(request: HttpRequest, user_id: int, payload: UserUpdateIn) -> di
 
 @router.post("/users/{user_id}/roles", response={201: UserOut, **ERRORS}, summary="授予角色（管理员）")
 def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Status[dict[str, Any]]:
-    actor = _actor(request)
+    actor = request_actor(request)
     user = sel.access_user(actor=actor, user_id=user_id)
     services.role_assign(actor=actor, user=user, role=_role_in(actor, payload))
     return Status(201, _user_out(actor, user))
@@ -476,7 +478,7 @@ def assign_role(request: HttpRequest, user_id: int, payload: RoleIn) -> Status[d
     "/users/{user_id}/roles/{assignment_id}", response={200: UserOut, **ERRORS}, summary="撤销角色（管理员）"
 )
 def revoke_role(request: HttpRequest, user_id: int, assignment_id: int) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     user = sel.access_user(actor=actor, user_id=user_id)
     assignment = user.role_assignments.filter(pk=assignment_id).first()
     if assignment is None:
@@ -515,7 +517,7 @@ class AuditQuery(PageQuery):
 @router.get("/audit", response={200: dict[str, Any], **ERRORS}, summary="审计日志（管理员、督办员）")
 def list_audit(request: HttpRequest, filters: Query[AuditQuery]) -> dict[str, Any]:
     qs = sel.audit_list(
-        actor=_actor(request),
+        actor=request_actor(request),
         action=filters.action,
         object_type=filters.object_type,
         object_id=filters.object_id,
@@ -550,7 +552,7 @@ def calendar_month(request: HttpRequest, year: int, month: int) -> dict[str, Any
 )
 def set_calendar_day(request: HttpRequest, payload: CalendarDayIn) -> dict[str, Any]:
     day = services.calendar_day_set(
-        actor=_actor(request), date=payload.date, is_workday=payload.is_workday, name=payload.name
+        actor=request_actor(request), date=payload.date, is_workday=payload.is_workday, name=payload.name
     )
     return {"date": day.date, "is_workday": day.is_workday, "name": day.name}
 

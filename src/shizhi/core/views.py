@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -12,7 +13,8 @@ from django.utils.translation import gettext
 
 from shizhi.cockpit import selectors as cockpit_selectors
 from shizhi.cockpit.web import page_errors, paginate, query_without_page
-from shizhi.core import selectors
+from shizhi.core import selectors, services
+from shizhi.core.errors import ApplicationError, ValidationFailed
 from shizhi.core.models import UnitKind, User
 from shizhi.core.permissions import has_perm
 
@@ -131,11 +133,6 @@ def calendar(request: HttpRequest) -> HttpResponse:
 @page_errors
 def account(request: HttpRequest) -> HttpResponse:
     """My account (我的账号): profile, roles, and personal API tokens (create: shown once; revoke)."""
-    from django.contrib import messages
-
-    from shizhi.core import services
-    from shizhi.core.errors import ApplicationError, ValidationFailed
-
     user = request.user
     assert isinstance(user, User)  # login_required
     new_token = None

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from shizhi.core import selectors as core_sel
 from shizhi.core import workcalendar
+from shizhi.core.actors import request_actor
 from shizhi.core.errors import NotFound, ValidationFailed
 from shizhi.core.models import Unit, User
 from shizhi.core.schemas import ErrorOut
@@ -60,11 +61,6 @@ router = Router(tags=["hotline"])
 # Citizens without an account: per-IP throttling keeps a script from flooding the hotline.
 public_router = Router(tags=["hotline-public"], auth=None, throttle=[AnonRateThrottle("60/m")])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
-
-def _actor(request: HttpRequest) -> User:
-    auth = getattr(request, "auth", None)
-    return auth if isinstance(auth, User) else request.user  # type: ignore[return-value]
 
 
 def _ref(obj: Any) -> dict[str, Any] | None:
@@ -247,7 +243,7 @@ def list_cases(request: HttpRequest, q: Query[CaseQuery]) -> dict[str, Any]:
         demand_type=q.demand_type,
         number=q.number,
     )
-    qs = sel.case_list(actor=_actor(request), filters=filters)
+    qs = sel.case_list(actor=request_actor(request), filters=filters)
     # Counting a million rows costs more than the page itself: fetch one row more than the page instead (in the
     # same ordered query, so the database walks its index once).
     rows = list(qs.select_related("street")[q.offset : q.offset + q.limit + 1])
@@ -259,7 +255,7 @@ def list_cases(request: HttpRequest, q: Query[CaseQuery]) -> dict[str, Any]:
     "/cases", response={201: CaseDetailOut, **ERRORS}, summary="受理诉求（话务员、网格员；市民登记本人诉求）"
 )
 def create_case(request: HttpRequest, payload: CaseCreateIn) -> Status[dict[str, Any]]:
-    actor = _actor(request)
+    actor = request_actor(request)
     if payload.idempotency_key is None and request.headers.get("Idempotency-Key"):
         payload.idempotency_key = request.headers["Idempotency-Key"][:64]
     case = services.case_create(actor=actor, data=_case_in(payload))
@@ -268,7 +264,7 @@ def create_case(request: HttpRequest, payload: CaseCreateIn) -> Status[dict[str,
 
 @router.get("/cases/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="工单详情（含办理记录）")
 def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     return case_detail(actor, sel.access_case(actor=actor, case_id=case_id))
 
 
@@ -276,13 +272,13 @@ def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
     "/cases/{case_id}/suggestion", response={200: SuggestionOut, **ERRORS}, summary="派单建议（派单目录）"
 )
 def suggestion(request: HttpRequest, case_id: int) -> dict[str, Any]:
-    case = sel.access_case(actor=_actor(request), case_id=case_id)
+    case = sel.access_case(actor=request_actor(request), case_id=case_id)
     s = services.suggest_unit(case)
     return {"unit": _ref(s.unit), "reason": s.reason, "rule_id": s.rule.pk if s.rule else None}
 
 
 def _act(request: HttpRequest, case_id: int) -> tuple[User, Case]:
-    actor = _actor(request)
+    actor = request_actor(request)
     return actor, sel.access_case(actor=actor, case_id=case_id)
 
 
@@ -381,7 +377,7 @@ def request_extension(request: HttpRequest, case_id: int, payload: ExtensionIn) 
 
 @router.post("/extensions/{extension_id}/decide", response={200: CaseDetailOut, **ERRORS}, summary="审批延期")
 def decide_extension(request: HttpRequest, extension_id: int, payload: DecideIn) -> dict[str, Any]:
-    actor = _actor(request)
+    actor = request_actor(request)
     ext = Extension.objects.filter(pk=extension_id).first()
     if ext is None:
         raise NotFound("延期申请")
@@ -474,7 +470,7 @@ def attach(request: HttpRequest, case_id: int, file: UploadedFile = File(...)) -
 
 @router.get("/inbox", response={200: list[InboxItemOut], **ERRORS}, summary="本单位待办（签收、办理、协办）")
 def inbox(request: HttpRequest, limit: int = Query(100, ge=1, le=500)) -> list[dict[str, Any]]:  # type: ignore[type-arg]
-    items = sel.unit_inbox(actor=_actor(request))[:limit]
+    items = sel.unit_inbox(actor=request_actor(request))[:limit]
     return [
         {
             "assignment_id": a.pk,
@@ -514,7 +510,7 @@ def categories(request: HttpRequest, active: bool | None = None) -> list[dict[st
 @router.post("/hotline/categories", response={201: CategoryOut, **ERRORS}, summary="新增诉求分类")
 def create_category(request: HttpRequest, payload: CategoryCreateIn) -> Status[dict[str, Any]]:
     services.categories_import(
-        actor=_actor(request),
+        actor=request_actor(request),
         rows=[
             services.CategoryRow(
                 code=payload.code,
@@ -534,7 +530,7 @@ def update_category(request: HttpRequest, code: str, payload: CategoryUpdateIn) 
     if category is None:
         raise NotFound("诉求分类")
     data = payload.dict(exclude_unset=True)
-    return _category_out(services.category_update(actor=_actor(request), category=category, **data))
+    return _category_out(services.category_update(actor=request_actor(request), category=category, **data))
 
 
 def _rule_out(r: DispatchRule) -> dict[str, Any]:
@@ -556,7 +552,7 @@ def rules(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post("/hotline/dispatch-rules", response={201: RuleOut, **ERRORS}, summary="新增派单规则")
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status[dict[str, Any]]:
-    actor = _actor(request)
+    actor = request_actor(request)
     area = core_sel.access_area(actor=actor, area_id=payload.area_id) if payload.area_id is not None else None
     unit = _unit(actor, payload.unit_id) if payload.unit_id is not None else None
     rule = services.dispatch_rule_create(
@@ -575,7 +571,7 @@ def delete_rule(request: HttpRequest, rule_id: int) -> Status[None]:
     rule = DispatchRule.objects.filter(pk=rule_id).first()
     if rule is None:
         raise NotFound("派单规则")
-    services.dispatch_rule_delete(actor=_actor(request), rule=rule)
+    services.dispatch_rule_delete(actor=request_actor(request), rule=rule)
     return Status(204, None)
 
 
@@ -617,7 +613,7 @@ def knowledge(
 def create_article(request: HttpRequest, payload: ArticleIn) -> Status[dict[str, Any]]:
     category = _category(payload.category_code) if payload.category_code else None
     article = services.knowledge_save(
-        actor=_actor(request),
+        actor=request_actor(request),
         title=payload.title,
         answer=payload.answer,
         question=payload.question,
@@ -635,7 +631,7 @@ def update_article(request: HttpRequest, article_id: int, payload: ArticleIn) ->
     category = _category(payload.category_code) if payload.category_code else None
     return _article_out(
         services.knowledge_save(
-            actor=_actor(request),
+            actor=request_actor(request),
             article=article,
             title=payload.title,
             answer=payload.answer,
@@ -677,13 +673,15 @@ def _period(q: RatesQuery) -> rates.Period:
     summary="三率：响应率、解决率、满意率与综合得分（按单位、区县、街道或全市；按月或时间段）",
 )
 def get_rates(request: HttpRequest, q: Query[RatesQuery]) -> list[dict[str, Any]]:
-    rows = rates.compute_rates(actor=_actor(request), period=_period(q), group=q.group, by_month=q.by_month)
+    rows = rates.compute_rates(
+        actor=request_actor(request), period=_period(q), group=q.group, by_month=q.by_month
+    )
     return [r.as_dict() for r in rows]
 
 
 @router.get("/hotline/ranking", response={200: list[RateRow], **ERRORS}, summary="三率综合排名")
 def get_ranking(request: HttpRequest, q: Query[RatesQuery]) -> list[dict[str, Any]]:
-    return rates.ranking(actor=_actor(request), period=_period(q), group=q.group)
+    return rates.ranking(actor=request_actor(request), period=_period(q), group=q.group)
 
 
 # ---------------------------------------------------------------------------------------------- citizens (no login)

@@ -5,7 +5,6 @@ timeline, and the public district outlines of the portal map. Same rules as ``se
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,11 +119,7 @@ def _split(text: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------- similar cases
 
 
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of the letters and digits (the same idea as the knowledge search)."""
-    chars = [c for c in (text or "").lower() if c.isalnum()]
-    grams = {a + b for a, b in itertools.pairwise(chars)}
-    return grams | set(chars) if len(chars) < 3 else grams
+bigrams = selectors.bigrams
 
 
 def similarity(a: set[str], b: set[str]) -> float:

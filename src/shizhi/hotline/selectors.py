@@ -208,8 +208,9 @@ def timeline(case: Case) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------- knowledge base
 
 
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text.lower() if c.isalnum()]
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the letters and digits: Chinese text compared without a tokenizer."""
+    chars = [c for c in (text or "").lower() if c.isalnum()]
     grams = {a + b for a, b in itertools.pairwise(chars)}
     return grams | set(chars) if len(chars) < 3 else grams
 
@@ -220,7 +221,7 @@ def knowledge_search(
     """Chinese search without a tokenizer: character-bigram overlap between the query and each article's title,
     keywords, question and answer (title and keywords weigh most), ranked. Fast for the few thousand answers a
     hotline keeps."""
-    q = _bigrams(query or "")
+    q = bigrams(query or "")
     if not q:
         return []
     qs = (
@@ -230,8 +231,8 @@ def knowledge_search(
     )
     scored = []
     for article in qs.select_related("category"):
-        title, kw = _bigrams(article.title), _bigrams(article.keywords)
-        question, answer = _bigrams(article.question), _bigrams(article.answer)
+        title, kw = bigrams(article.title), bigrams(article.keywords)
+        question, answer = bigrams(article.question), bigrams(article.answer)
         score = (3 * len(q & title) + 3 * len(q & kw) + 2 * len(q & question) + len(q & answer)) / (
             3 * len(q)
         )
