@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "shizhi.demo",
     "shizhi.cockpit",
     "shizhi.hotline",
+    "shizhi.ai",
+    "shizhi.warning",
 ]
 
 MIDDLEWARE = [
@@ -68,11 +70,19 @@ if CONFIG.uses_sqlite:
     CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web server read while a seed or import writes; IMMEDIATE avoids lock upgrades failing.
+        # A checkpoint every 10,000 WAL pages (40 MB) rather than SQLite's 1,000: each intake dirties a page
+        # per index, and checkpointing ten times less often halved the cost of a commit (shizhi bench hotline).
+        # A 32 MB page cache per connection keeps the hot index pages of a million cases in memory.
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            "PRAGMA wal_autocheckpoint=10000; PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;"
+        ),
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Each server thread keeps its connection (and its page cache) between requests.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 
 AUTH_USER_MODEL = "core.User"

@@ -124,6 +124,20 @@ class Grid(GeoMixin):
         return self.name
 
 
+class GeoVersion(models.Model):
+    """One row whose token changes whenever areas or grids change: the in-memory point index
+    (:mod:`shizhi.core.spatial`) compares it to decide when to rebuild."""
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = pgettext_lazy("model", "区划版本")
+        verbose_name_plural = pgettext_lazy("plural", "区划版本")
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class UnitKind(models.TextChoices):
     DISTRICT_GOVERNMENT = "district_government", _("区县政府")
     DEPARTMENT = "department", _("职能部门")

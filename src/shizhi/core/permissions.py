@@ -73,19 +73,20 @@ class ActorScope:
 
 
 def _build_scope(user: User) -> ActorScope:
-    assignments = list(RoleAssignment.objects.filter(user=user).select_related("area"))
-    scope = ActorScope(user_id=user.pk, roles=frozenset(a.role for a in assignments))
-    for a in assignments:
-        if a.role == R.ADMIN:
-            scope.city_wide.add(a.role)
-        elif a.unit_id is not None:
-            scope.unit_ids.setdefault(a.role, set()).add(a.unit_id)
-            if a.area is not None:
-                scope.area_paths.setdefault(a.role, set()).add(a.area.path)
-        elif a.area is not None:
-            scope.area_paths.setdefault(a.role, set()).add(a.area.path)
-        elif a.role != R.CITIZEN:
-            scope.city_wide.add(a.role)
+    # Plain values (no model instances): an area's boundary is large JSON that a scope never needs.
+    assignments = list(RoleAssignment.objects.filter(user=user).values_list("role", "unit_id", "area__path"))
+    scope = ActorScope(user_id=user.pk, roles=frozenset(role for role, _, _ in assignments))
+    for role, unit_id, area_path in assignments:
+        if role == R.ADMIN:
+            scope.city_wide.add(role)
+        elif unit_id is not None:
+            scope.unit_ids.setdefault(role, set()).add(unit_id)
+            if area_path is not None:
+                scope.area_paths.setdefault(role, set()).add(area_path)
+        elif area_path is not None:
+            scope.area_paths.setdefault(role, set()).add(area_path)
+        elif role != R.CITIZEN:
+            scope.city_wide.add(role)
     return scope
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet, Sum
 
-from shizhi.core import geo, masking
+from shizhi.core import geo, masking, spatial
 from shizhi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from shizhi.core.models import ApiToken, Area, AreaLevel, AuditEvent, Grid, Role, Unit, User
 from shizhi.core.permissions import actor_scope, has_perm, roles_with
@@ -171,40 +171,16 @@ class Location:
     city: Area | None
 
 
-def _bbox_candidates(qs: QuerySet[Any], lng: float, lat: float) -> QuerySet[Any]:
-    return qs.filter(min_lng__lte=lng, max_lng__gte=lng, min_lat__lte=lat, max_lat__gte=lat)
-
-
 def locate_point(lng: float, lat: float) -> Location:
     """Which grid, community, street, district and city contain (lng, lat).
 
-    Narrow by the indexed bounding boxes, then test the polygons. Grids first (the finest level); where no
-    grid covers the point, the deepest area that contains it."""
+    Grids first (the finest level); where no grid covers the point, the deepest area that contains it. Served
+    from the in-memory index of :mod:`shizhi.core.spatial` (rebuilt when areas or grids change)."""
     try:
         geo.validate_point(lng, lat)
     except geo.GeometryError as exc:
         raise ValidationFailed(f"坐标无效: {exc}", details={"lng": lng, "lat": lat}) from exc
-    grid = next(
-        (
-            g
-            for g in _bbox_candidates(Grid.objects.all(), lng, lat).order_by("code")
-            if g.boundary and geo.contains(g.boundary, lng, lat)
-        ),
-        None,
-    )
-    found: dict[int, Area] = {}
-    if grid is not None:
-        community = Area.objects.defer("boundary").get(pk=grid.community_id)
-        for a in [*area_ancestors(community), community]:
-            found[a.level] = a
-    else:
-        for a in _bbox_candidates(Area.objects.all(), lng, lat).order_by("-level", "code"):
-            if a.level in found or not a.boundary:
-                continue
-            if geo.contains(a.boundary, lng, lat):
-                for b in [*area_ancestors(a), a]:
-                    found[b.level] = b
-                break
+    grid, found = spatial.locate(lng, lat)
     return Location(
         lng=lng,
         lat=lat,

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shizhi.core import geo, workcalendar
+from shizhi.core import geo, spatial, workcalendar
 from shizhi.core.audit import audit_record, field_changes, snapshot
 from shizhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shizhi.core.models import (
@@ -206,6 +206,7 @@ def areas_import(
             if a.parent is not None:
                 a.parent_id = a.parent.pk
         Area.objects.bulk_create(by_level[level], batch_size=batch_size)
+        spatial.bump()
         if by_level[level] and by_level[level][0].pk is None:  # backends without RETURNING
             ids = dict(
                 Area.objects.filter(code__in=[a.code for a in by_level[level]]).values_list("code", "id")
@@ -326,6 +327,7 @@ def grids_import(
             )
         )
     Grid.objects.bulk_create(grids, batch_size=batch_size)
+    spatial.bump()
     audit_record(actor=actor, action="grid.import", object_type="core.grid", changes={"count": len(grids)})
     return len(grids)
 
@@ -838,7 +840,10 @@ def token_authenticate(raw: str) -> User | None:
     """The active user that owns this token, or None. Touches last_used_at at most once a minute."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
+    # digest is unique: no ordering, no LIMIT 21 (this runs on every API request).
+    token = next(
+        iter(ApiToken.objects.select_related("user").filter(digest=token_digest(raw)).order_by()[:1]), None
+    )
     now = timezone.now()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None

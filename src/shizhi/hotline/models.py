@@ -166,12 +166,13 @@ class Case(models.Model):
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="cases", verbose_name=_("诉求分类")
     )
-    category_path = models.CharField(max_length=255, db_index=True, editable=False)
+    # Indexed by case_category_recv_idx (category_path, received_at); every index costs each intake a page.
+    category_path = models.CharField(max_length=255, editable=False)
     title = models.CharField(_("标题"), max_length=100)
     content = models.TextField(_("诉求内容"), max_length=4000)
     # The citizen (诉求人): stored once, shown masked to anyone without core.view_pii.
     citizen_name = models.CharField(_("诉求人"), max_length=32, blank=True)
-    citizen_phone = models.CharField(_("联系电话"), max_length=20, blank=True, db_index=True)
+    citizen_phone = models.CharField(_("联系电话"), max_length=20, blank=True)  # case_phone_recv_idx
     citizen = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -190,13 +191,26 @@ class Case(models.Model):
     community = models.ForeignKey(
         Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("社区/村")
     )
+    # street, district, area_path and lead_unit lead composite indexes (Meta.indexes): no single-column ones.
     street = models.ForeignKey(
-        Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("街道/乡镇")
+        Area,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("街道/乡镇"),
+        db_index=False,
     )
     district = models.ForeignKey(
-        Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("区/县")
+        Area,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("区/县"),
+        db_index=False,
     )
-    area_path = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
+    area_path = models.CharField(max_length=255, blank=True, editable=False)
     urgency = models.CharField(_("紧急程度"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
     sla_kind = models.CharField(
         _("时限类别"), max_length=16, choices=SlaKind.choices, default=SlaKind.GENERAL
@@ -211,6 +225,7 @@ class Case(models.Model):
         blank=True,
         related_name="lead_cases",
         verbose_name=_("主办单位"),
+        db_index=False,
     )
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("受理人")

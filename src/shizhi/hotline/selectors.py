@@ -21,6 +21,7 @@ from shizhi.hotline.models import (
     Assignment,
     AssignmentStatus,
     Case,
+    CaseEvent,
     CaseStatus,
     Category,
     Extension,
@@ -188,7 +189,48 @@ def citizen_view(actor: Actor, case: Case) -> dict[str, str]:
     }
 
 
+DETAIL_RELATED = ("category", "lead_unit", "grid", "community", "street", "district", "merged_into")
+DETAIL_PREFETCH = (
+    "assignments__unit",
+    "extensions__unit",
+    "supervisions",
+    "events__unit",
+    "merged_cases",
+    "related",
+)
+
+
+def case_for_detail(case_id: int) -> Case:
+    """A case with everything its detail shows: its references joined, its relations prefetched."""
+    return Case.objects.select_related(*DETAIL_RELATED).prefetch_related(*DETAIL_PREFETCH).get(pk=case_id)
+
+
+def remember_new(case: Case, first_event: CaseEvent) -> None:
+    """A case intake has just created has no assignments, extensions, supervisions, merged or related cases and
+    one timeline entry: say so in Django's prefetch cache, so that its detail needs no query."""
+    case._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "assignments": [],
+        "extensions": [],
+        "supervisions": [],
+        "events": [first_event],
+        "merged_cases": [],
+        "related": [],
+    }
+
+
+def is_fresh(case: Case) -> bool:
+    cache = getattr(case, "_prefetched_objects_cache", {})
+    return all(name.split("__")[0] in cache for name in DETAIL_PREFETCH)
+
+
 def timeline(case: Case) -> list[dict[str, Any]]:
+    """The case's timeline, oldest first (uses prefetched events when the case has them)."""
+    cache = getattr(case, "_prefetched_objects_cache", {})
+    events = (
+        sorted(cache["events"], key=lambda e: (e.created_at, e.pk))
+        if "events" in cache
+        else case.events.select_related("unit").order_by("created_at", "id")
+    )
     return [
         {
             "id": e.pk,
@@ -201,7 +243,7 @@ def timeline(case: Case) -> list[dict[str, Any]]:
             "data": e.data,
             "created_at": e.created_at,
         }
-        for e in case.events.select_related("unit").order_by("created_at", "id")
+        for e in events
     ]
 
 

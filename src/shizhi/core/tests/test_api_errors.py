@@ -297,6 +297,15 @@ def test_session_writes_need_csrf(world: Any) -> None:
     )
     assert_error(resp, 403, "permission_denied")
     assert state() == before
+    # Without a session cookie there is nothing to forge: no token either means 401, not a CSRF 403.
+    anonymous = Client(enforce_csrf_checks=True)
+    resp = anonymous.post(
+        "/api/v1/units",
+        data={"code": "x1", "name": "新单位", "kind": "department"},
+        content_type="application/json",
+    )
+    assert_error(resp, 401, "not_authenticated")
+    assert state() == before
 
 
 def test_calendar_put_needs_admin(world: Any, api_as: Any) -> None:

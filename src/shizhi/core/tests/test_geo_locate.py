@@ -86,3 +86,53 @@ class TestLocate:
             locate_point(190.0, 30.0)
         with pytest.raises(ValidationFailed):
             locate_point(float("nan"), 30.0)
+
+
+@pytest.mark.django_db
+class TestPointIndex:
+    """The in-memory index (core.spatial) follows every change of grids and areas at once."""
+
+    def test_a_moved_grid_boundary_is_seen_by_the_next_lookup(self) -> None:
+        from shizhi.core.models import Grid
+        from shizhi.core.services import _geometry_fields
+
+        build_world()
+        assert locate_point(120.05, 30.02).grid.code == "331202001001001"
+        grid = Grid.objects.get(code="331202001001001")
+        for name, value in _geometry_fields(rect(0.0, 0.0, 0.1, 0.1)).items():
+            setattr(grid, name, value)
+        grid.save()
+        loc = locate_point(120.05, 30.02)
+        # Its neighbour does not cover the point either: the community is found by its own polygon.
+        assert loc.grid is None or loc.grid.code != "331202001001001"
+        assert loc.community.code == "331202001001"
+        assert locate_point(0.05, 0.05).grid.code == "331202001001001"
+
+    def test_a_new_grid_and_a_bulk_import_are_found(self) -> None:
+        from shizhi.core import spatial
+        from shizhi.core.models import Grid
+
+        world = build_world()
+        assert locate_point(121.0, 31.0).grid is None
+        token = spatial.current_token()
+        Grid.objects.create(
+            code="331202001001099",
+            name="飞地网格",
+            community=world.area("331202001001"),
+            path=world.area("331202001001").path,
+            boundary=rect(121.0, 31.0, 121.1, 31.1),
+            min_lng=121.0,
+            min_lat=31.0,
+            max_lng=121.1,
+            max_lat=31.1,
+        )
+        assert spatial.current_token() != token
+        loc = locate_point(121.05, 31.05)
+        assert loc.grid.code == "331202001001099" and loc.street.code == "331202001000"
+
+    def test_each_lookup_returns_its_own_instances(self) -> None:
+        build_world()
+        a, b = locate_point(120.05, 30.02), locate_point(120.05, 30.02)
+        assert a.grid == b.grid and a.grid is not b.grid and a.city is not b.city
+        a.city.name = "改了"
+        assert locate_point(120.05, 30.02).city.name != "改了"

@@ -16,7 +16,7 @@ from shizhi.hotline.services.catalogue import (
     suggest_units,
 )
 from shizhi.hotline.services.common import ACTION_LABELS, ACTION_PERMISSION, TRANSITIONS, check_text
-from shizhi.hotline.services.intake import CaseIn, case_create, next_number
+from shizhi.hotline.services.intake import CaseIn, case_create, case_receive, next_number
 from shizhi.hotline.services.sweep import SweepResult, sla_sweep
 from shizhi.hotline.services.workflow import (
     case_accept,
@@ -56,6 +56,7 @@ __all__ = [
     "case_dispatch",
     "case_link",
     "case_merge",
+    "case_receive",
     "case_reopen",
     "case_reply",
     "case_request_extension",

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from shizhi.core.models import Area, User
 from shizhi.core.permissions import has_perm
 from shizhi.hotline.models import (
     Case,
+    CaseEvent,
     CaseNumber,
     CaseStatus,
     Category,
@@ -52,17 +53,24 @@ class CaseIn:
 
 
 def next_number(moment: dt.datetime) -> str:
-    """2026112700001: the local date and a per-day sequence, unique under concurrency (row update in the
-    caller's transaction: PostgreSQL locks the day's row, SQLite the database)."""
+    """2026112700001: the local date and a per-day sequence, unique under concurrency (one ``UPDATE ...
+    RETURNING`` of the day's counter row in the caller's transaction: PostgreSQL locks the row, SQLite the
+    database; the day's first case inserts the row)."""
     day = moment.astimezone(timezone.get_default_timezone()).date()
-    updated = CaseNumber.objects.filter(day=day).update(last=F("last") + 1)
-    if not updated:
+    table = connection.ops.quote_name(CaseNumber._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE {table} SET "last" = "last" + 1 WHERE "day" = %s RETURNING "last"', [day])
+        row = cursor.fetchone()
+    if row is not None:
+        last = row[0]
+    else:
         try:
             with transaction.atomic():
                 CaseNumber.objects.create(day=day, last=1)
-        except IntegrityError:
+            last = 1
+        except IntegrityError:  # another request created the day's row first
             CaseNumber.objects.filter(day=day).update(last=F("last") + 1)
-    last = CaseNumber.objects.get(day=day).last
+            last = CaseNumber.objects.get(day=day).last
     return f"{day:%Y%m%d}{last:05d}"
 
 
@@ -112,24 +120,29 @@ def _check(data: CaseIn) -> dict[str, object]:
     return values
 
 
-@transaction.atomic
 def case_create(*, actor: User | None, data: CaseIn) -> Case:
     """Record a request. Refuses bad input and repeated submissions without writing anything."""
+    return case_receive(actor=actor, data=data)[0]
+
+
+@transaction.atomic
+def case_receive(*, actor: User | None, data: CaseIn) -> tuple[Case, CaseEvent]:
+    """:func:`case_create`, also returning the case's first timeline entry (the API answers with both)."""
     _check_permission(actor, data)
     values = _check(data)
     if data.idempotency_key:
-        existing = Case.objects.filter(idempotency_key=data.idempotency_key).first()
-        if existing is not None:
-            raise Conflict("重复提交：该诉求已受理", details={"number": existing.number})
+        existing = Case.objects.filter(idempotency_key=data.idempotency_key).values_list("number", flat=True)
+        if number := next(iter(existing.order_by()[:1]), None):
+            raise Conflict("重复提交：该诉求已受理", details={"number": number})
     now = data.received_at or timezone.now()
     if values["citizen_phone"] and data.received_at is None:
         repeat = Case.objects.filter(
             citizen_phone=values["citizen_phone"],
             content=values["content"],
             received_at__gte=now - DUPLICATE_WINDOW,
-        ).first()
-        if repeat is not None:
-            raise Conflict("重复提交：相同内容的诉求刚刚已受理", details={"number": repeat.number})
+        ).values_list("number", flat=True)
+        if number := next(iter(repeat.order_by()[:1]), None):
+            raise Conflict("重复提交：相同内容的诉求刚刚已受理", details={"number": number})
     grid = community = street = district = None
     area_path = ""
     if data.lng is not None and data.lat is not None:
@@ -178,5 +191,5 @@ def case_create(*, actor: User | None, data: CaseIn) -> Case:
             case.save()
     except IntegrityError as exc:
         raise Conflict("重复提交：该诉求已受理") from exc
-    record(case, actor=actor, action="create", note=f"{Channel(case.channel).label}受理")
-    return case
+    event = record(case, actor=actor, action="create", note=f"{Channel(case.channel).label}受理")
+    return case, event

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AiConfig(AppConfig):
+    """AI assistance (智能辅助): trainable text classifiers, similar cases, reply review."""
+
+    name = "shizhi.ai"
+    label = "ai"
+    verbose_name = _("智能辅助")
