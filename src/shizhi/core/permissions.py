@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
 
-from shizhi.core.models import Role, RoleAssignment, User
+from shizhi.core import hotpath
+from shizhi.core.models import Area, Role, RoleAssignment, User
 
 R = Role
 
@@ -73,8 +74,16 @@ class ActorScope:
 
 
 def _build_scope(user: User) -> ActorScope:
-    # Plain values (no model instances): an area's boundary is large JSON that a scope never needs.
-    assignments = list(RoleAssignment.objects.filter(user=user).values_list("role", "unit_id", "area__path"))
+    # Read on every request: one hand-written query (core.hotpath), plain values (an area's boundary is large
+    # JSON that a scope never needs).
+    ra, area = hotpath.table(RoleAssignment), hotpath.table(Area)
+    assignments = hotpath.fetch_all(
+        f"SELECT r.{hotpath.column(RoleAssignment, 'role')}, r.{hotpath.column(RoleAssignment, 'unit')},"
+        f" a.{hotpath.column(Area, 'path')} FROM {ra} r LEFT JOIN {area} a"
+        f" ON a.{hotpath.column(Area, 'id')} = r.{hotpath.column(RoleAssignment, 'area')}"
+        f" WHERE r.{hotpath.column(RoleAssignment, 'user')} = %s",
+        [user.pk],
+    )
     scope = ActorScope(user_id=user.pk, roles=frozenset(role for role, _, _ in assignments))
     for role, unit_id, area_path in assignments:
         if role == R.ADMIN:

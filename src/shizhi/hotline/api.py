@@ -12,8 +12,8 @@ from ninja.files import UploadedFile
 from ninja.throttling import AnonRateThrottle
 from pydantic import Field
 
+from shizhi.core import hotpath, workcalendar
 from shizhi.core import selectors as core_sel
-from shizhi.core import workcalendar
 from shizhi.core.actors import request_actor
 from shizhi.core.errors import NotFound, ValidationFailed
 from shizhi.core.models import Unit, User
@@ -164,7 +164,12 @@ def case_detail(actor: User, c: Case) -> dict[str, Any]:
 
 
 def _category(code: str) -> Category:
-    category = next(iter(Category.objects.filter(code=code).order_by()[:1]), None)  # code is unique
+    names, cols = hotpath.columns(Category, "c")
+    row = hotpath.fetch_one(
+        f"SELECT {cols} FROM {hotpath.table(Category)} c WHERE c.{hotpath.column(Category, 'code')} = %s",
+        [code],
+    )  # every intake asks: hand-written (core.hotpath)
+    category = hotpath.instance(Category, names, row) if row else None
     if category is None:
         raise ValidationFailed("诉求分类不存在", details={"field": "category", "value": code})
     return category
@@ -529,7 +534,12 @@ def create_category(request: HttpRequest, payload: CategoryCreateIn) -> Status[d
 
 @router.patch("/hotline/categories/{code}", response={200: CategoryOut, **ERRORS}, summary="修改诉求分类")
 def update_category(request: HttpRequest, code: str, payload: CategoryUpdateIn) -> dict[str, Any]:
-    category = next(iter(Category.objects.filter(code=code).order_by()[:1]), None)  # code is unique
+    names, cols = hotpath.columns(Category, "c")
+    row = hotpath.fetch_one(
+        f"SELECT {cols} FROM {hotpath.table(Category)} c WHERE c.{hotpath.column(Category, 'code')} = %s",
+        [code],
+    )  # every intake asks: hand-written (core.hotpath)
+    category = hotpath.instance(Category, names, row) if row else None
     if category is None:
         raise NotFound("诉求分类")
     data = payload.dict(exclude_unset=True)
