@@ -157,6 +157,9 @@ class CaseNumber(models.Model):
         return f"{self.day} {self.last}"
 
 
+RATED = models.Q(rated_at__isnull=False)
+
+
 class Case(models.Model):
     """Case (工单): one citizen request from any channel, from intake to callback."""
 
@@ -180,6 +183,7 @@ class Case(models.Model):
         blank=True,
         related_name="cases",
         verbose_name=_("市民账号"),
+        db_index=False,  # case_citizen_idx, partial
     )
     anonymous = models.BooleanField(_("匿名"), default=False)
     address = models.CharField(_("地址"), max_length=200, blank=True)
@@ -259,6 +263,7 @@ class Case(models.Model):
         blank=True,
         related_name="merged_cases",
         verbose_name=_("合并至"),
+        db_index=False,  # case_merged_idx, partial
     )
     related = models.ManyToManyField("self", blank=True, symmetrical=True, verbose_name=_("关联工单"))
     # Who answered a directly closed inquiry from the knowledge base (直接办结).
@@ -269,8 +274,11 @@ class Case(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("知识库条目"),
+        db_index=False,  # case_article_idx, partial
     )
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    idempotency_key = models.CharField(
+        max_length=64, null=True, blank=True, editable=False
+    )  # case_idem_unique
     external_id = models.CharField(_("外部编号"), max_length=64, blank=True, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
 
@@ -282,17 +290,22 @@ class Case(models.Model):
             models.Index(fields=["status", "received_at"], name="case_status_recv_idx"),
             models.Index(fields=["received_at"], name="case_recv_idx"),
             models.Index(fields=["lead_unit", "status", "received_at"], name="case_unit_status_idx"),
-            models.Index(fields=["lead_unit", "rated_at"], name="case_unit_rated_idx"),
-            models.Index(fields=["district", "rated_at"], name="case_district_rated_idx"),
-            models.Index(fields=["street", "rated_at"], name="case_street_rated_idx"),
+            # Indexes on columns that a new case leaves empty are partial (WHERE col IS NOT NULL): intake then
+            # writes no page of them, and every query that uses them compares the column, which implies the
+            # condition on both SQLite and PostgreSQL.
+            models.Index(fields=["lead_unit", "rated_at"], name="case_unit_rated_idx", condition=RATED),
+            models.Index(fields=["district", "rated_at"], name="case_district_rated_idx", condition=RATED),
+            models.Index(fields=["street", "rated_at"], name="case_street_rated_idx", condition=RATED),
             # The resolution and satisfaction rates read only these columns: counted from the index alone.
             models.Index(
-                fields=["rated_month", "lead_unit", "solved", "satisfied"], name="case_month_unit_rated_idx"
+                fields=["rated_month", "lead_unit", "solved", "satisfied"],
+                name="case_month_unit_rated_idx",
+                condition=models.Q(rated_month__isnull=False),
             ),
             models.Index(fields=["category_path", "received_at"], name="case_category_recv_idx"),
             models.Index(fields=["area_path", "received_at"], name="case_area_recv_idx"),
             models.Index(fields=["citizen_phone", "received_at"], name="case_phone_recv_idx"),
-            models.Index(fields=["rated_at"], name="case_rated_idx"),
+            models.Index(fields=["rated_at"], name="case_rated_idx", condition=RATED),
             models.Index(fields=["is_overdue", "status"], name="case_overdue_idx"),
             # The list's "overdue" filter, newest first: only the overdue cases, already in list order. Partial, so
             # new cases (never overdue) cost nothing to insert. The ORM's filter(is_overdue=True) renders as
@@ -300,14 +313,30 @@ class Case(models.Model):
             models.Index(
                 fields=["received_at"], condition=models.Q(is_overdue=True), name="case_overdue_recv_idx"
             ),
-            models.Index(fields=["due_at"], name="case_due_idx"),
+            models.Index(fields=["due_at"], name="case_due_idx", condition=models.Q(due_at__isnull=False)),
+            models.Index(
+                fields=["citizen"], name="case_citizen_idx", condition=models.Q(citizen__isnull=False)
+            ),
+            models.Index(
+                fields=["merged_into"], name="case_merged_idx", condition=models.Q(merged_into__isnull=False)
+            ),
+            models.Index(
+                fields=["knowledge_article"],
+                name="case_article_idx",
+                condition=models.Q(knowledge_article__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(satisfaction__isnull=True)
                 | models.Q(satisfaction__gte=1, satisfaction__lte=5),
                 name="case_satisfaction_1_to_5",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="case_idem_unique",
+            ),
         ]
 
     def __str__(self) -> str:
