@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from shizhi.core import hotpath
 from shizhi.core.audit import audit_record
 from shizhi.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from shizhi.core.models import Role, Unit, User
@@ -162,7 +163,7 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """One timeline entry and one audit event for a change of a case (inside the caller's transaction)."""
-    event = CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         action=action,
         actor=actor if actor is not None and actor.pk else None,
@@ -173,6 +174,7 @@ def record(
         note=note,
         data=data or {},
     )
+    hotpath.insert(event)
     audit_record(
         actor=actor,
         action=f"case.{action}",
