@@ -21,13 +21,13 @@ def table(model: type[models.Model]) -> str:
 
 
 def column(model: type[models.Model], field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)  # type: ignore[union-attr]
+    return connection.ops.quote_name(str(model._meta.get_field(field).column))  # type: ignore[union-attr]
 
 
 def columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
     """The model's concrete attribute names and a ``alias."col", ...`` select list in the same order."""
     names = [f.attname for f in model._meta.concrete_fields]
-    sql = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
+    sql = ", ".join(f"{alias}.{connection.ops.quote_name(str(f.column))}" for f in model._meta.concrete_fields)
     return names, sql
 
 
@@ -95,13 +95,13 @@ def insert(obj: models.Model) -> None:
     key = (connection.vendor, model)
     if key not in _INSERTS:
         fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
-        names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
-        pk = connection.ops.quote_name(meta.auto_field.column)
+        pk = connection.ops.quote_name(str(meta.auto_field.column))
         _INSERTS[key] = (f"INSERT INTO {table(model)} ({names}) VALUES ({marks}) RETURNING {pk}", fields)
     sql, fields = _INSERTS[key]
     pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)
-    obj._prepare_related_fields_for_save(operation_name="save")
+    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     row = fetch_one(sql, params)
     assert row is not None
