@@ -12,13 +12,15 @@ from ninja.files import UploadedFile
 from ninja.throttling import AnonRateThrottle
 from pydantic import Field
 
+from shizhi.ai.review import review_reply
 from shizhi.core import hotpath, workcalendar
 from shizhi.core import selectors as core_sel
 from shizhi.core.actors import request_actor
-from shizhi.core.errors import NotFound, ValidationFailed
+from shizhi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from shizhi.core.models import Unit, User
+from shizhi.core.permissions import has_perm
 from shizhi.core.schemas import ErrorOut
-from shizhi.hotline import rates, services
+from shizhi.hotline import page_selectors, rates, services
 from shizhi.hotline import selectors as sel
 from shizhi.hotline.models import (
     Case,
@@ -49,9 +51,14 @@ from shizhi.hotline.schemas import (
     PublicCaseOut,
     PublicRateIn,
     RateRow,
+    ReplyReviewIn,
+    ReplyReviewOut,
+    ReplySuggestionOut,
     ReviewReturnIn,
     RuleIn,
     RuleOut,
+    SimilarCaseOut,
+    SimilarIn,
     SuggestionOut,
     SuperviseIn,
     TextIn,
@@ -270,6 +277,37 @@ def create_case(request: HttpRequest, payload: CaseCreateIn) -> Status[dict[str,
     return Status(201, case_detail(actor, case))
 
 
+# ---------------------------------------------------------------------------------------------- AI assistance
+# Similar cases (相似工单) and reply suggestions (答复参考) from shizhi.ai.similar, the reply review (答复质量)
+# from shizhi.ai.review: reads only, nothing is stored. This route comes before "/cases/{case_id}", so that a
+# POST to /cases/similar is not taken for a case id; the routes of one case follow ``_act`` below.
+
+
+@router.post(
+    "/cases/similar",
+    response={200: list[SimilarCaseOut], **ERRORS},
+    summary="相似工单：正在受理的诉求可能重复的未办结工单（同一号码，或同一网格、1公里内30天内内容相近）",
+)
+def similar_for_request(request: HttpRequest, payload: SimilarIn) -> list[dict[str, Any]]:
+    actor = request_actor(request)
+    if not has_perm(actor, "hotline.intake"):
+        raise PermissionDenied("没有受理诉求的权限")
+    if not (payload.title.strip() or payload.content.strip() or payload.phone.strip()):
+        raise ValidationFailed("请填写标题、诉求内容或来电号码", details={"field": "content"})
+    if (payload.lng is None) != (payload.lat is None):
+        raise ValidationFailed("经度和纬度须同时给出", details={"field": "lng"})
+    found = page_selectors.similar_open_cases(
+        actor=actor,
+        title=payload.title,
+        content=payload.content,
+        lng=payload.lng,
+        lat=payload.lat,
+        phone=payload.phone,
+        limit=payload.limit,
+    )
+    return [s.as_dict() for s in found.cases]
+
+
 @router.get("/cases/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="工单详情（含办理记录）")
 def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
     actor = request_actor(request)
@@ -288,6 +326,57 @@ def suggestion(request: HttpRequest, case_id: int) -> dict[str, Any]:
 def _act(request: HttpRequest, case_id: int) -> tuple[User, Case]:
     actor = request_actor(request)
     return actor, sel.access_case(actor=actor, case_id=case_id)
+
+
+# AI assistance on a case: similar open cases, reply suggestions, the reply review (see similar_for_request).
+
+
+def _staff_case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
+    """A case the actor may see, for the centre's and the units' staff only (not for citizens)."""
+    actor, case = _act(request, case_id)
+    if not has_perm(actor, "hotline.view_cases"):
+        raise PermissionDenied("没有查看工单办理信息的权限")
+    return actor, case
+
+
+@router.get(
+    "/cases/{case_id}/similar",
+    response={200: list[SimilarCaseOut], **ERRORS},
+    summary="相似工单：与该工单同一网格或1公里内、前后30天内内容相近的未办结工单",
+)
+def similar_for_case(
+    request: HttpRequest,
+    case_id: int,
+    limit: int = Query(5, ge=1, le=20),  # type: ignore[type-arg]
+) -> list[dict[str, Any]]:
+    actor, case = _staff_case(request, case_id)
+    return [s.as_dict() for s in page_selectors.similar_to_case(actor=actor, case=case, limit=limit)]
+
+
+@router.get(
+    "/cases/{case_id}/reply-suggestions",
+    response={200: list[ReplySuggestionOut], **ERRORS},
+    summary="答复参考：内容相近的已答复工单及其答复",
+)
+def reply_suggestions(
+    request: HttpRequest,
+    case_id: int,
+    limit: int = Query(3, ge=1, le=10),  # type: ignore[type-arg]
+) -> list[dict[str, Any]]:
+    actor, case = _staff_case(request, case_id)
+    return [s.as_dict() for s in page_selectors.reply_suggestions_for(actor=actor, case=case, limit=limit)]
+
+
+@router.post(
+    "/cases/{case_id}/reply-review",
+    response={200: ReplyReviewOut, **ERRORS},
+    summary="答复质量：相关性、完整性、可解释性评分及理由（不发送答复）",
+)
+def reply_review(request: HttpRequest, case_id: int, payload: ReplyReviewIn) -> dict[str, Any]:
+    _, case = _staff_case(request, case_id)
+    if not payload.text.strip():
+        raise ValidationFailed("请填写答复内容", details={"field": "text"})
+    return review_reply(message_title=case.title, message_content=case.content, reply=payload.text).as_dict()
 
 
 @router.post("/cases/{case_id}/answer", response={200: CaseDetailOut, **ERRORS}, summary="直接答复（知识库）")

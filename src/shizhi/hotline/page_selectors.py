@@ -5,6 +5,8 @@ timeline, and the public district outlines of the portal map. Same rules as ``se
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from shizhi.ai import similar
+from shizhi.ai.similar import ReplySuggestion, SimilarCase
 from shizhi.core import geo
 from shizhi.core import selectors as core_selectors
 from shizhi.core.errors import ValidationFailed
@@ -31,14 +35,11 @@ from shizhi.hotline.models import (
     Category,
     Extension,
     ExtensionStatus,
-    KnowledgeArticle,
     Supervision,
 )
 from shizhi.hotline.sla import sla_setting
 
-SIMILAR_WINDOW = dt.timedelta(days=30)
-SIMILAR_THRESHOLD = 0.3  # Dice coefficient of character bigrams; 1.0 is the same text
-SIMILAR_CANDIDATES = 300  # the street's most recent open cases compared in Python
+log = logging.getLogger(__name__)
 
 # What each workflow action is called on the pages, in the page's language (services.ACTION_LABELS is the
 # platform language, for timelines and audit records).
@@ -119,31 +120,12 @@ def _split(text: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------- similar cases
 
 
-bigrams = selectors.bigrams
-
-
-def similarity(a: set[str], b: set[str]) -> float:
-    """Dice coefficient: 2|A∩B| / (|A|+|B|)."""
-    if not a or not b:
-        return 0.0
-    return 2 * len(a & b) / (len(a) + len(b))
-
-
-@dataclass
-class SimilarCase:
-    case: Case
-    same_phone: bool
-    score: float  # text similarity 0..1
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.score)
-
-
 @dataclass
 class SimilarResult:
+    """The intake desk's similar-cases panel: the cases (``shizhi.ai.similar.SimilarCase``, each with its
+    reasons) and the street the typed location lies in (the panel's "定位" line)."""
+
     cases: list[SimilarCase] = field(default_factory=list)
-    articles: list[tuple[float, KnowledgeArticle]] = field(default_factory=list)
     street: Area | None = None
 
 
@@ -158,40 +140,64 @@ def similar_open_cases(
     limit: int = 10,
     now: dt.datetime | None = None,
 ) -> SimilarResult:
-    """Open cases of the last 30 days the new request may repeat: the same caller's phone, or similar words
-    (character bigrams of title and content) in the same street. Only cases the actor may see."""
-    now = now or timezone.now()
-    recent = selectors.visible_cases(actor).filter(
-        status__in=OPEN_STATUSES, received_at__gte=now - SIMILAR_WINDOW
-    )
-    found: dict[int, SimilarCase] = {}
-    phone = "".join((phone or "").split())
-    if phone:
-        for c in recent.filter(citizen_phone=phone).select_related("category", "street", "lead_unit")[:limit]:
-            found[c.pk] = SimilarCase(case=c, same_phone=True, score=0.0)
-    street = None
+    """Open cases a request being typed may repeat (``shizhi.ai.similar.similar_open_cases``): the same
+    caller's phone, or like words in the same grid or within 1 km, received within 30 days of ``now``. Only
+    cases the actor may see. The location is placed in its grid and street once, here."""
+    street = grid_id = None
     if lng is not None and lat is not None:
-        street = core_selectors.locate_point(lng, lat).street
-    text = bigrams(f"{title} {content}")
-    title_grams = bigrams(title)
-    if street is not None and text:
-        candidates = (
-            recent.filter(street=street)
-            .select_related("category", "street", "lead_unit")
-            .order_by("-received_at")[:SIMILAR_CANDIDATES]
-        )
-        for c in candidates:
-            score = max(
-                similarity(text, bigrams(f"{c.title} {c.content}")), similarity(title_grams, bigrams(c.title))
-            )
-            if c.pk in found:
-                found[c.pk].score = score
-            elif score >= SIMILAR_THRESHOLD:
-                found[c.pk] = SimilarCase(case=c, same_phone=False, score=score)
-    ranked = sorted(
-        found.values(), key=lambda s: (not s.same_phone, -s.score, -s.case.received_at.timestamp())
+        location = core_selectors.locate_point(lng, lat)
+        street = location.street
+        grid_id = location.grid.pk if location.grid else None
+    cases = similar.similar_open_cases(
+        actor=actor,
+        title=title,
+        content=content,
+        phone=phone,
+        lng=lng,
+        lat=lat,
+        grid_id=grid_id,
+        at=now,
+        limit=limit,
     )
-    return SimilarResult(cases=ranked[:limit], street=street)
+    return SimilarResult(cases=cases, street=street)
+
+
+def similar_to_case(*, actor: Actor, case: Case, limit: int = 5) -> list[SimilarCase]:
+    """Other open cases the actor may see that ``case`` may repeat (or be repeated by): like words in its grid
+    or within 1 km, received within 30 days of it."""
+    return similar.similar_open_cases(
+        actor=actor,
+        title=case.title,
+        content=case.content,
+        lng=case.lng,
+        lat=case.lat,
+        grid_id=case.grid_id,
+        at=case.received_at,
+        exclude_case_id=case.pk,
+        limit=limit,
+    )
+
+
+def reply_suggestions_for(*, actor: Actor, case: Case, limit: int = 3) -> list[ReplySuggestion]:
+    """How similar resolved cases the actor may see were answered (答复参考), for the reply to ``case``."""
+    return similar.reply_suggestions(
+        actor=actor,
+        title=case.title,
+        content=case.content,
+        category_id=case.category_id,
+        exclude_case_id=case.pk,
+        limit=limit,
+    )
+
+
+def _assisted(read: Callable[[], list[Any]], what: str) -> list[Any]:
+    """An assistance read on a work page: if it fails, the page still works without it (and the failure is
+    logged), because the case itself must stay workable."""
+    try:
+        return read()
+    except Exception:
+        log.exception("hotline: %s failed; the page is shown without it", what)
+        return []
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
@@ -341,6 +347,10 @@ def case_page(*, actor: Actor, case: Case) -> dict[str, Any]:
         actions.append("citizen_rate")
     can_link = any(has_perm(actor, p) for p in ("hotline.merge", "hotline.supervise", "hotline.dispatch"))
     extensions = list(case.extensions.select_related("unit").order_by("id"))
+    # 相似工单: for who may merge duplicates, while the case is open; 答复参考: for the unit writing the reply.
+    show_similar = (
+        staff and has_perm(actor, services.ACTION_PERMISSION["merge"]) and case.status in OPEN_STATUSES
+    )
     return {
         "case": case,
         "citizen": selectors.citizen_view(actor, case),
@@ -360,6 +370,15 @@ def case_page(*, actor: Actor, case: Case) -> dict[str, Any]:
         "related": list(case.related.order_by("id").only("id", "number", "title", "status")),
         "grid_boundary": case.grid.boundary if case.grid_id and case.grid else None,
         "returned": next((a for a in reversed(assignments) if a.status == AssignmentStatus.RETURNED), None),
+        "show_similar": show_similar,
+        "similar_cases": _assisted(lambda: similar_to_case(actor=actor, case=case), "similar cases")
+        if show_similar
+        else [],
+        "reply_suggestions": _assisted(
+            lambda: reply_suggestions_for(actor=actor, case=case), "reply suggestions"
+        )
+        if "reply" in actions
+        else [],
     }
 
 

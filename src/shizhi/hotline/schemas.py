@@ -311,3 +311,73 @@ class InboxItemOut(Schema):
     assignment_status: str
     accept_due_at: dt.datetime
     case: CaseOut
+
+
+# ---------------------------------------------------------------------------------------------- AI assistance
+
+
+class SimilarIn(Schema):
+    """A request being typed: its words, and where and from whom when known."""
+
+    title: str = Field(default="", max_length=100)
+    content: str = Field(default="", max_length=4000)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    phone: str = Field(default="", max_length=20)
+    limit: int = Field(default=5, ge=1, le=20)
+
+
+class SimilarCaseOut(Schema):
+    """An open case the request may repeat (相似工单), and why (``shizhi.ai.similar.SimilarCase``)."""
+
+    case_id: int
+    number: str
+    title: str
+    status: str
+    score: float = Field(description="text similarity, 0..1")
+    rank: float = Field(description="combined score the list is ordered by: text, place and time")
+    distance_m: int | None
+    days: float = Field(description="received this many days before the request (negative: after)")
+    same_grid: bool
+    same_phone: bool
+    shared_words: list[str]
+    reasons: list[str]
+
+
+class ReplySuggestionOut(Schema):
+    """A resolved case like this one and how it was answered (答复参考)."""
+
+    case_id: int
+    number: str
+    title: str
+    reply: str
+    replied_at: dt.datetime | None
+    unit: str | None
+    score: float
+    rank: float
+    same_category: bool
+    shared_words: list[str]
+    reasons: list[str]
+
+
+class ReplyReviewIn(Schema):
+    text: str = Field(max_length=4000)
+
+
+class ReviewReasonOut(Schema):
+    dimension: str
+    code: str
+    message: str
+
+
+class ReplyReviewOut(Schema):
+    """The reply review (答复质量): relevance, completeness, interpretability in [0, 1], the weak ones flagged."""
+
+    scores: dict[str, float]
+    overall: float
+    flags: list[str]
+    ok: bool
+    missing: list[str]
+    refusal: bool
+    reasons: list[ReviewReasonOut]
+    found: dict[str, list[str]]

@@ -1,5 +1,6 @@
 """Cases (工单): the filtered list, the case page, and one POST endpoint per workflow action, each calling the
-matching service. A refused action shows the case page again with the message and what was typed."""
+matching service. A refused action shows the case page again with the message and what was typed. A unit's
+reply is reviewed first (答复质量, ``shizhi.ai.review``): a weak one goes out only once the unit confirms it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from shizhi.ai.review import ReplyReview, review_reply, review_setting
 from shizhi.core import workcalendar
 from shizhi.core.errors import ApplicationError, ErrorCode, PermissionDenied, ValidationFailed
 from shizhi.core.models import Area, AreaLevel, User
@@ -110,12 +113,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail(
-    request: HttpRequest, user: User, case: Case, *, failed: str = "", status: int = 200
+    request: HttpRequest,
+    user: User,
+    case: Case,
+    *,
+    failed: str = "",
+    status: int = 200,
+    review: ReplyReview | None = None,
 ) -> HttpResponse:
     context = page_selectors.case_page(actor=user, case=case)
     context.update(
         {
             "failed": failed,
+            "review": _review_rows(review) if review is not None else None,
             "posted": request.POST if failed else {},
             "units": page_selectors.active_units(),
             "sla_kinds": SlaKind.choices,
@@ -231,9 +241,82 @@ def _decide_extension(request: HttpRequest, user: User, case: Case) -> str:
     return gettext("已批准延期") if approve else gettext("已驳回延期申请")
 
 
+# ---------------------------------------------------------------------------------------------- reply review
+
+
+# The review's dimensions as the reply form names them.
+REVIEW_DIMENSIONS: dict[str, Any] = {
+    "relevance": _("相关性"),
+    "completeness": _("完整性"),
+    "interpretability": _("可解释性"),
+}
+
+
+class ReviewFlagged(ValidationFailed):
+    """A reply the review (答复质量) found weak, sent without ``confirm_review``: refused, with the review to
+    show above the reply form."""
+
+    def __init__(self, review: ReplyReview):
+        labels = gettext("、").join(str(REVIEW_DIMENSIONS[d]) for d in review.flags)
+        super().__init__(
+            gettext(
+                "答复质量检查未通过（%(dimensions)s），答复尚未发出。请修改答复，或核对后勾选“答复已核对，仍然提交”。"
+            )
+            % {"dimensions": labels},
+            details={"field": "reply", "flags": review.flags, "scores": review.scores},
+        )
+        self.review = review
+
+
+def _review(case: Case, reply: str) -> ReplyReview:
+    return review_reply(message_title=case.title, message_content=case.content, reply=reply)
+
+
+def _review_rows(review: ReplyReview) -> dict[str, Any]:
+    """The review as the reply form shows it: a bar per dimension (score, its threshold, flagged) with its
+    reasons."""
+    thresholds = review_setting("thresholds")
+    return {
+        "ok": review.ok,
+        "dimensions": [
+            {
+                "name": name,
+                "label": label,
+                "score": review.scores[name],
+                "percent": round(100 * review.scores[name]),
+                "threshold": float(thresholds[name]),
+                "flagged": name in review.flags,
+                "reasons": review.reasons_for(name),
+            }
+            for name, label in REVIEW_DIMENSIONS.items()
+        ],
+    }
+
+
 def _reply(request: HttpRequest, user: User, case: Case) -> str:
-    services.case_reply(actor=user, case=case, reply=text(request.POST, "reply"))
+    """答复: the reply goes out when the review finds nothing weak, or the unit confirmed it had checked it
+    (``confirm_review=1``). A reply the service would refuse anyway (no right, wrong state, too short) is left
+    to the service, so that its own message is shown."""
+    reply = text(request.POST, "reply")
+    if request.POST.get("confirm_review") != "1" and "reply" in selectors.allowed_actions(user, case):
+        services.check_text(reply, field="reply", label="答复内容", max_length=4000, min_length=10)
+        review = _review(case, reply)
+        if review.flags:
+            raise ReviewFlagged(review)
+    services.case_reply(actor=user, case=case, reply=reply)
     return gettext("已答复市民")
+
+
+def _check_reply(request: HttpRequest, user: User, case: Case) -> HttpResponse:
+    """检查答复: the review of the typed reply above the reply form, with the text kept; nothing is sent."""
+    if "reply" not in selectors.allowed_actions(user, case):
+        raise PermissionDenied(gettext("当前不能答复此工单"))
+    review = _review(case, text(request.POST, "reply"))
+    if review.ok:
+        messages.info(request, gettext("答复质量检查未发现问题，可以提交"))
+    else:
+        messages.warning(request, gettext("答复质量检查发现需要改进之处，请见答复框上方的说明"))
+    return _detail(request, user, case, failed="reply", review=review)
 
 
 def _callback(request: HttpRequest, user: User, case: Case) -> str:
@@ -334,11 +417,14 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
     user = actor(request)
     case = selectors.access_case(actor=user, case_id=case_id)
     try:
+        if action == "reply" and request.POST.get("check") == "1":
+            return _check_reply(request, user, case)
         message = handler(request, user, case)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         status = 403 if exc.code == ErrorCode.PERMISSION_DENIED else 422
-        return _detail(request, user, case, failed=action, status=status)
+        review = exc.review if isinstance(exc, ReviewFlagged) else None
+        return _detail(request, user, case, failed=action, status=status, review=review)
     messages.success(request, message)
     return redirect(next_url(request, reverse("hotline:case_detail", kwargs={"case_id": case.pk})))
 

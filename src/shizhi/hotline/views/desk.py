@@ -1,5 +1,6 @@
-"""The hotline centre's and the units' work pages: the operator's intake desk (受理), the dispatcher's queue
-(派单), and a unit's inbox (待办). Every write goes through ``services``."""
+"""The hotline centre's and the units' work pages: the operator's intake desk (受理) with its similar-cases
+panel (相似工单, ``shizhi.ai.similar``), the dispatcher's queue (派单), and a unit's inbox (待办). Every write goes
+through ``services``."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shizhi.core.errors import ApplicationError, Conflict, ValidationFailed
+from shizhi.core.models import User
 from shizhi.core.permissions import has_perm
 from shizhi.hotline import page_selectors, selectors, services
-from shizhi.hotline.models import Category, Channel, DemandType, SlaKind, Urgency
+from shizhi.hotline.models import Case, Category, Channel, DemandType, SlaKind, Urgency
 from shizhi.hotline.views.common import (
     actor,
     coordinates,
@@ -58,8 +60,9 @@ def _case_in(data: Any, token: str) -> services.CaseIn:
 
 
 def _similar(request: HttpRequest, data: Any) -> dict[str, Any]:
-    """The similar-cases panel: open cases of the same caller or like words nearby, and for an inquiry the
-    knowledge base's answers."""
+    """The similar-cases panel: open cases of the same caller or like words nearby (same grid or within 1 km,
+    30 days), each with its reasons and, for who may merge, a button that saves the new case into it; and for
+    an inquiry the knowledge base's answers."""
     try:
         lng, lat = coordinates(data)
         result = page_selectors.similar_open_cases(
@@ -83,6 +86,7 @@ def _similar(request: HttpRequest, data: Any) -> dict[str, Any]:
         "similar": result,
         "articles": selectors.knowledge_search(query, limit=5) if inquiry and query else [],
         "can_answer": has_perm(request.user, "hotline.answer_directly"),
+        "can_merge": has_perm(request.user, services.ACTION_PERMISSION["merge"]),
         "checked": True,
     }
 
@@ -122,12 +126,27 @@ def intake(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The timeline note of a merge made at intake (stored data: in the platform language, like the services' notes).
+MERGE_AT_INTAKE_NOTE = "受理时发现与该未办结工单重复，一键合并"
+
+
+def _merge_target(user: User, raw: str) -> Case | None:
+    """The open case chosen in the similar-cases panel (``merge_into``), as the operator may see it."""
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed(gettext("要合并到的工单不存在"), details={"field": "merge_into"})
+    return selectors.access_case(actor=user, case_id=int(raw))
+
+
 def _save(request: HttpRequest, token: str) -> HttpResponse | None:
-    """Create the case (and answer it from the knowledge base when asked); None: show the form again."""
+    """Create the case, then answer it from the knowledge base or merge it into a similar open case when
+    asked; None: show the form again. A refused answer or merge leaves the case recorded, and says so."""
     user = actor(request)
     try:
         article_id = request.POST.get("answer_article", "")
         article = services.knowledge_get(int(article_id)) if article_id.isdigit() else None
+        master = None if article else _merge_target(user, text(request.POST, "merge_into", 12).strip())
         case = services.case_create(actor=user, data=_case_in(request.POST, token))
     except Conflict as exc:
         messages.error(request, exc.message)
@@ -151,6 +170,21 @@ def _save(request: HttpRequest, token: str) -> HttpResponse | None:
             messages.error(request, exc.message)
         else:
             messages.success(request, gettext("已按知识库直接答复"))
+    elif master is not None:
+        try:
+            services.case_merge(actor=user, master=master, duplicate=case, note=MERGE_AT_INTAKE_NOTE)
+        except ApplicationError as exc:
+            messages.error(
+                request,
+                gettext("工单 %(number)s 已受理，但未能合并到 %(master)s：%(reason)s")
+                % {"number": case.number, "master": master.number, "reason": exc.message},
+            )
+        else:
+            messages.success(
+                request,
+                gettext("工单 %(duplicate)s 已合并到 %(master)s")
+                % {"duplicate": case.number, "master": master.number},
+            )
     return redirect("hotline:case_detail", case_id=case.pk)
 
 

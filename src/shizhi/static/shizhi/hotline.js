@@ -7,6 +7,9 @@
  * - textarea[data-ctrl-enter]: Ctrl+Enter (Cmd+Enter) submits its form with the form's first button.
  * - form[data-similar-url]: while the operator types, asks the server for similar open cases and shows the
  *   returned HTML in the element named by data-similar-target.
+ * - button[data-copy-reply] (答复参考, hidden until this script shows it): copies the text of the element named by
+ *   data-copy-source into the textarea named by data-copy-reply, asking first (data-replace-confirm) when the
+ *   textarea already holds other text.
  * - [data-pin-map]: a Leaflet map with the districts' outlines; a click (or Enter on the focused map) sets the
  *   pin into the lng/lat inputs it names; read-only maps show the point and the grid's outline.
  * - [data-hotline-chart]: ECharts line (three rates by month) and bar (composite by unit) charts, from a
@@ -144,6 +147,25 @@
       form.querySelectorAll("[data-similar-field]").forEach(function (field) {
         field.addEventListener("input", later);
         field.addEventListener("change", later);
+      });
+    });
+  }
+
+  /* ------------------------------------------------------------------ reply suggestions (case page) */
+
+  function setupReplyCopy() {
+    document.querySelectorAll("button[data-copy-reply]").forEach(function (button) {
+      var area = document.getElementById(button.dataset.copyReply);
+      var source = document.getElementById(button.dataset.copySource);
+      if (!area || !source) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var text = source.textContent.trim();
+        var current = area.value.trim();
+        if (current && current !== text && button.dataset.replaceConfirm && !window.confirm(button.dataset.replaceConfirm)) return;
+        area.value = text;
+        area.focus();
+        area.dispatchEvent(new Event("input", { bubbles: true }));
       });
     });
   }
@@ -338,6 +360,7 @@
     setupForms();
     setupCategoryFilters();
     setupSimilar();
+    setupReplyCopy();
     if (typeof L !== "undefined") document.querySelectorAll("[data-pin-map]").forEach(setupPinMap);
     setupCharts();
   }
