@@ -24,6 +24,18 @@ def _fresh_calendar_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _platform_language() -> Iterator[None]:
+    # A request in English leaves English active in its thread (as in a server, where the next request sets its
+    # own). Tests share threads: each starts, and leaves, in the platform's language.
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's million iterations are for attackers, not for a test suite that creates hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
