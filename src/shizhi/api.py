@@ -139,6 +139,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from shizhi.ai.api import router as ai_router
     from shizhi.core.api import router as core_router
     from shizhi.hotline.api import public_router as hotline_public_router
     from shizhi.hotline.api import router as hotline_router
@@ -146,6 +147,7 @@ def _register_routers() -> None:
     api.add_router("/", core_router)
     api.add_router("/", hotline_router)
     api.add_router("/", hotline_public_router)
+    api.add_router("/", ai_router)
 
 
 _register_routers()

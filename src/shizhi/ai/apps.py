@@ -8,3 +8,11 @@ class AiConfig(AppConfig):
     name = "shizhi.ai"
     label = "ai"
     verbose_name = _("智能辅助")
+
+    def ready(self) -> None:
+        from shizhi.ai.nav import register_navigation
+        from shizhi.ai.permissions import PERMISSIONS
+        from shizhi.core.permissions import register
+
+        register(PERMISSIONS)
+        register_navigation()

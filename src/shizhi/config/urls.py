@@ -20,5 +20,6 @@ urlpatterns = [
     path("core/", include("shizhi.core.urls")),
     path("open311/v2/", include("shizhi.hotline.open311_urls")),
     path("hotline/", include("shizhi.hotline.urls")),
+    path("ai/", include("shizhi.ai.urls")),
     path("", include("shizhi.cockpit.urls")),
 ]

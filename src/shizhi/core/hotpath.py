@@ -27,7 +27,9 @@ def column(model: type[models.Model], field: str) -> str:
 def columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
     """The model's concrete attribute names and a ``alias."col", ...`` select list in the same order."""
     names = [f.attname for f in model._meta.concrete_fields]
-    sql = ", ".join(f"{alias}.{connection.ops.quote_name(str(f.column))}" for f in model._meta.concrete_fields)
+    sql = ", ".join(
+        f"{alias}.{connection.ops.quote_name(str(f.column))}" for f in model._meta.concrete_fields
+    )
     return names, sql
 
 

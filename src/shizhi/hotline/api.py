@@ -20,7 +20,7 @@ from shizhi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from shizhi.core.models import Unit, User
 from shizhi.core.permissions import has_perm
 from shizhi.core.schemas import ErrorOut
-from shizhi.hotline import page_selectors, rates, services
+from shizhi.hotline import ai_assist, page_selectors, rates, services
 from shizhi.hotline import selectors as sel
 from shizhi.hotline.models import (
     Case,
@@ -273,6 +273,11 @@ def create_case(request: HttpRequest, payload: CaseCreateIn) -> Status[dict[str,
     if payload.idempotency_key is None and request.headers.get("Idempotency-Key"):
         payload.idempotency_key = request.headers["Idempotency-Key"][:64]
     case, first_event = services.case_receive(actor=actor, data=_case_in(payload))
+    if payload.ai_suggestions:  # what the client showed the operator, against what was chosen
+        shown: dict[str, Any] = {
+            t: [list(pair) for pair in pairs] for t, pairs in payload.ai_suggestions.items()
+        }
+        ai_assist.record(actor, case, list(shown), suggestions=shown)
     sel.remember_new(case, first_event)
     return Status(201, case_detail(actor, case))
 
@@ -395,17 +400,11 @@ def dispatch(request: HttpRequest, case_id: int, payload: DispatchIn) -> dict[st
     actor, case = _act(request, case_id)
     unit = _unit(actor, payload.unit_id)
     assists = [_unit(actor, i, "assist_unit_ids") for i in payload.assist_unit_ids]
-    return case_detail(
-        actor,
-        services.case_dispatch(
-            actor=actor,
-            case=case,
-            unit=unit,
-            assist_units=assists,
-            sla_kind=payload.sla_kind,
-            note=payload.note,
-        ),
+    case = services.case_dispatch(
+        actor=actor, case=case, unit=unit, assist_units=assists, sla_kind=payload.sla_kind, note=payload.note
     )
+    ai_assist.record(actor, case, ["unit"], unit=unit)  # the unit model's suggestion against the choice
+    return case_detail(actor, case)
 
 
 @router.post("/cases/{case_id}/assist", response={200: CaseDetailOut, **ERRORS}, summary="增派协办单位")

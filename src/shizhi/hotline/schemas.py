@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import Field
+
+AiPair = Annotated[
+    tuple[Annotated[str, Field(min_length=1, max_length=128)], Annotated[float, Field(ge=0, le=1)]],
+    Field(description="[label, probability]"),
+]
 
 
 class CaseCreateIn(Schema):
@@ -23,10 +28,18 @@ class CaseCreateIn(Schema):
     lat: float | None = Field(default=None, ge=-90, le=90)
     urgency: str = Field(default="normal", max_length=8)
     idempotency_key: str | None = Field(default=None, max_length=64, description="repeat-safe submission key")
+    ai_suggestions: (
+        dict[Literal["category", "demand_type"], Annotated[list[AiPair], Field(max_length=10)]] | None
+    ) = Field(
+        default=None,
+        description="what POST /api/v1/ai/suggest showed the operator ([[label, probability], ...] per task):"
+        " recorded with the final choice, so that retraining learns from overrides",
+    )
 
 
 class PublicCaseCreateIn(CaseCreateIn):
     channel: str = Field(default="web", max_length=16)
+    ai_suggestions: None = Field(default=None, description="not for citizens' own submissions")
 
 
 class AreaRef(Schema):

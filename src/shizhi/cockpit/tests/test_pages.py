@@ -151,6 +151,7 @@ def test_navigation_shows_audit_and_admin_to_an_admin(client_for: Any) -> None:
         "行政区划",
         "承办单位",
         "接诉即办",
+        "分类模型",
         "工作日历",
         "审计日志",
         "系统管理",

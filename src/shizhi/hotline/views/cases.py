@@ -23,7 +23,7 @@ from shizhi.core import workcalendar
 from shizhi.core.errors import ApplicationError, ErrorCode, PermissionDenied, ValidationFailed
 from shizhi.core.models import Area, AreaLevel, User
 from shizhi.core.permissions import has_perm
-from shizhi.hotline import page_selectors, selectors, services
+from shizhi.hotline import ai_assist, page_selectors, selectors, services
 from shizhi.hotline.models import (
     Case,
     CaseStatus,
@@ -179,6 +179,7 @@ def _dispatch(request: HttpRequest, user: User, case: Case) -> str:
         sla_kind=sla_kind or None,
         note=text(request.POST, "note", 600),
     )
+    ai_assist.record(user, case, ("unit",), unit=unit)  # the unit model's suggestion vs the choice
     return gettext("工单 %(number)s 已派至 %(unit)s") % {"number": case.number, "unit": unit.name}
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from shizhi.core.errors import ApplicationError, Conflict, ValidationFailed
 from shizhi.core.models import User
 from shizhi.core.permissions import has_perm
-from shizhi.hotline import page_selectors, selectors, services
+from shizhi.hotline import ai_assist, page_selectors, selectors, services
 from shizhi.hotline.models import Case, Category, Channel, DemandType, SlaKind, Urgency
 from shizhi.hotline.views.common import (
     actor,
@@ -83,6 +83,7 @@ def _similar(request: HttpRequest, data: Any) -> dict[str, Any]:
     query = f"{text(data, 'title', 200)} {text(data, 'content', 4000)}".strip()
     inquiry = data.get("demand_type") == DemandType.INQUIRY
     return {
+        "ai": ai_assist.suggest(actor(request), text(data, "title", 200), text(data, "content", 4000)),
         "similar": result,
         "articles": selectors.knowledge_search(query, limit=5) if inquiry and query else [],
         "can_answer": has_perm(request.user, "hotline.answer_directly"),
@@ -161,6 +162,7 @@ def _save(request: HttpRequest, token: str) -> HttpResponse | None:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return None
+    ai_assist.record(user, case, ("category", "demand_type"))  # the classifiers' suggestions vs the choice
     messages.success(request, gettext("已受理，工单编号 %(number)s") % {"number": case.number})
     if article is not None:
         # The case is recorded either way; a refused answer leaves it received, to be dispatched.

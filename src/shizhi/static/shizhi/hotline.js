@@ -151,6 +151,21 @@
     });
   }
 
+  /* ------------------------------------------------------------------ classifier suggestions (intake desk) */
+
+  function setupFillButtons() {
+    // The suggestions panel is replaced while the operator types: one listener on the document serves all.
+    document.addEventListener("click", function (e) {
+      var button = e.target.closest ? e.target.closest("button[data-fill-field]") : null;
+      if (!button) return;
+      var form = document.getElementById("intake-form");
+      var field = form && form.elements.namedItem(button.dataset.fillField);
+      if (!field) return;
+      field.value = button.dataset.fillValue;
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+  }
+
   /* ------------------------------------------------------------------ reply suggestions (case page) */
 
   function setupReplyCopy() {
@@ -360,6 +375,7 @@
     setupForms();
     setupCategoryFilters();
     setupSimilar();
+    setupFillButtons();
     setupReplyCopy();
     if (typeof L !== "undefined") document.querySelectorAll("[data-pin-map]").forEach(setupPinMap);
     setupCharts();
