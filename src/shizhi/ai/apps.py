@@ -16,3 +16,7 @@ class AiConfig(AppConfig):
 
         register(PERMISSIONS)
         register_navigation()
+
+        from shizhi.ai.demo_data import register_demo
+
+        register_demo()  # after the hotline's cases (INSTALLED_APPS order)

@@ -129,8 +129,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def fit_scale(scores: np.ndarray, y: np.ndarray) -> float:
     """The probability scale (1 / temperature) that minimises the log-loss of softmax(scale * scores)."""
-    if len(y) == 0 or scores.shape[1] < 2:
-        return 1.0
+    if len(y) == 0 or scores.shape[0] != len(y) or scores.shape[1] < 2:
+        return 1.0  # nothing to calibrate on (e.g. a label with one example: no internal split)
     rows = np.arange(len(y))
 
     def loss(log_scale: float) -> float:
