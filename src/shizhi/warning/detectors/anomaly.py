@@ -1,0 +1,450 @@
+"""The unsupervised streaming anomaly detector (异常检测): robust online statistics whose evidence is a tail
+probability learned from the series itself, combined by a weighted Bonferroni rule.
+
+How a reading is scored
+-----------------------
+1. **Views (channels) of the series.** ``raw`` is the value itself; ``daily`` is the value minus the median of the
+   same half hour of the day over the last ``season_days`` days; ``weekly`` the value minus the median of the same
+   half hour of the same weekday over the last ``season_weeks`` weeks (a slot is the reading interval, at least
+   ``season_bucket_minutes``). A seasonal view starts once its slot has ``season_min`` past values. The detector
+   uses the *smoothest* view, the one whose readings change least from one to the next (mean absolute change over
+   the last ~200 readings), with hysteresis: another view takes over only when it is ``season_gain`` times
+   smoother. A traffic counter ends up on its weekly view, a smooth temperature on its raw one. Every view keeps
+   learning, so a switch needs no warm-up.
+2. **Statistics of the view**, each a two-sided tail test (:class:`TwoSidedTail`) of a derived quantity against its
+   own history in this series: empirical inside the range seen, an exponential tail fitted to the outer 10% beyond
+   it (peaks over threshold), so a value far beyond anything seen gets a small but finite probability.
+   ``range``      the value against the last ``range_history`` values: a level not seen for a month is the
+                  signature of spikes, level shifts and drifts that leave the normal range;
+   ``jump``       the change from the previous reading against past changes: sudden steps inside the range;
+   ``deviation``  the value minus the median of the previous ``local_window`` readings: short excursions;
+   ``level``      the mean of the last ``level_window`` readings: sustained shifts and drifts, whose single
+                  readings stay inside the range.
+   Two more tests watch the raw series: ``stuck`` (a run of identical readings far longer than the runs this
+   series has had at that level, see :class:`RunModel`) and ``gap`` (the first reading after a silence far longer
+   than the series' usual spacing: a dropout).
+3. **Combination** by a weighted Bonferroni rule, ``p = min_i(p_i / w_i)``: the range test gets most of the
+   false-alarm budget (it is the most reliable), the others must be ``1 / w_i`` times stronger. The stuck test is
+   sequential and stops at ``stuck_alpha``, which is its evidence. The score is ``-log10(p) / score_decades``,
+   clipped to [0, 1]: 0.3 means "this unusual about once in a thousand readings", 0.5 once in 100,000.
+4. **One alert per incident.** Within ``realert_hours`` after a score, a reading keeps its score only when it is
+   higher than every score in that period (an escalation); otherwise it scores 0. A change is reported at its
+   onset, and the statistics adapt to it (the new values join the history) instead of alarming on every reading.
+
+Nothing here looks ahead: each score uses only earlier readings, and the state after any reading can be stored
+(:meth:`Detector.state`) and resumed (:meth:`Detector.from_state`) with identical results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+from shizhi.warning.detectors.base import Detector, Score, Timestamp, epoch_seconds, local_clock
+from shizhi.warning.detectors.rolling import RollingWindow, TailCalibrator, TwoSidedTail, tail_probability
+
+CHANNELS = ("raw", "daily", "weekly")
+STATISTICS = ("range", "jump", "deviation", "level")
+ROUGH_RATE = 0.005  # the views' smoothness is an EWMA over about 200 readings
+
+
+@dataclass(frozen=True)
+class AnomalyConfig:
+    """Parameters of :class:`AnomalyDetector` (one configuration per device type; the defaults are the one used for
+    the whole NAB corpus)."""
+
+    min_history: int = 150  # readings before the first score (the detector is learning)
+    history: int = 8640  # readings of history for the jump, deviation and gap tests
+    range_history: int = 8640  # readings of history for the range test (30 days of 5-minute readings)
+    local_window: int = 30  # deviation: the median of this many previous readings is the local baseline
+    level_window: int = 12  # level: the mean of this many latest readings
+    tail_fraction: float = 0.1  # the outer 10% of each side is modelled as an exponential tail
+    season_days: int = 7  # daily view: median of the same time of day over this many days
+    season_weeks: int = 4  # weekly view: median of the same time and weekday over this many weeks
+    season_min: int = 3  # a seasonal slot needs values on this many earlier days (weeks)
+    season_gain: float = 0.8  # a seasonal view is used when it is this much smoother than the simpler one
+    season_warmup: int = 200  # ... and has had this many readings
+    season_bucket_minutes: float = 5.0  # slots of the seasonal profiles: the reading interval, at least this
+    channels: str = "raw,daily,weekly"  # the views to keep (raw is always the fallback)
+    weights: str = "range:0.95,jump:0.01,deviation:0.01,level:0.02"  # weighted Bonferroni; unnamed: off
+    stuck_min_run: int = 6  # a run of identical readings shorter than this is never "stuck"
+    stuck_alpha: float = 1e-4  # a run is stuck when runs this long have been rarer than this (0: off)
+    stuck_runs: int = 1000  # finished runs remembered
+    gap_weight: float = 0.01  # weight of the dropout test (0: off)
+    gap_min: float = 3.0  # a silence shorter than this many expected intervals is never evidence
+    realert_hours: float = 12.0  # one alert per incident: later readings must escalate within this time
+    score_decades: float = 10.0  # score 1.0 = p of 1e-10
+    timezone: str = "Asia/Shanghai"  # wall clock of the seasonal views for aware timestamps
+
+    def __post_init__(self) -> None:
+        self.weight_map()
+        positive = ("min_history", "history", "range_history", "local_window", "level_window", "season_days")
+        for name in (*positive, "season_weeks", "season_min", "stuck_min_run", "stuck_runs"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if not 0 < self.tail_fraction < 0.5:
+            raise ValueError("tail_fraction must be between 0 and 0.5")
+        if self.realert_hours < 0 or self.gap_weight < 0 or not 0 <= self.stuck_alpha < 1:
+            raise ValueError("realert_hours and gap_weight must be >= 0, stuck_alpha in [0, 1)")
+        views = set(self.channels.split(",")) - {""}
+        if views - set(CHANNELS) or "raw" not in views:
+            raise ValueError(f"views must include raw and come from {', '.join(CHANNELS)}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AnomalyConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown anomaly detector parameters: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    def weight_map(self) -> dict[str, float]:
+        out = {}
+        for part in self.weights.split(","):
+            if part.strip():
+                name, w = part.split(":")
+                if name.strip() not in STATISTICS:
+                    raise ValueError(f"unknown statistic {name!r} (known: {', '.join(STATISTICS)})")
+                out[name.strip()] = float(w)
+                if not out[name.strip()] >= 0:
+                    raise ValueError(f"weight of {name!r} must be >= 0")
+        return out
+
+
+class Channel:
+    """The statistics of one view of the series: each a two-sided tail test of the latest value of a derived
+    quantity against that quantity's own history."""
+
+    def __init__(self, c: AnomalyConfig, active: tuple[str, ...]) -> None:
+        self.c = c
+        self.prev: float | None = None
+        self.rough = 0.0  # EWMA of |change| over ~200 readings: how smooth this view is
+        self.rough_n = 0
+        self.tests: dict[str, TwoSidedTail] = {}
+        for k in active:
+            size = c.range_history if k == "range" else c.history
+            self.tests[k] = TwoSidedTail(size, c.min_history, c.tail_fraction)
+        self.recent: deque[float] = deque(maxlen=max(c.local_window, c.level_window))
+
+    def update(self, v: float) -> dict[str, float]:
+        """Tail probabilities of ``v`` (for the statistics that have enough history), then learn ``v``."""
+        c = self.c
+        observed: dict[str, float] = {"range": v}
+        if self.prev is not None:
+            d = v - self.prev
+            observed["jump"] = d
+            self.rough += (abs(d) - self.rough) * ROUGH_RATE
+            self.rough_n += 1
+        recent = list(self.recent)
+        if len(recent) >= c.local_window:
+            observed["deviation"] = v - _median(recent[-c.local_window :])
+        if len(recent) >= c.level_window - 1:
+            observed["level"] = math.fsum([*recent[len(recent) - c.level_window + 1 :], v]) / c.level_window
+        self.recent.append(v)
+        self.prev = v
+        ps = {}
+        for k, test in self.tests.items():
+            if k in observed:
+                ps[k] = test.p_value(observed[k])
+                test.add(observed[k])
+        return ps
+
+    def smoothness(self) -> float:
+        """Mean absolute change over the last ~200 readings (the EWMA corrected for its start at 0)."""
+        if self.rough_n == 0:
+            return math.inf
+        return self.rough / (1.0 - (1.0 - ROUGH_RATE) ** self.rough_n)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "prev": self.prev,
+            "rough": self.rough,
+            "rough_n": self.rough_n,
+            "recent": list(self.recent),
+            "tests": {k: t.state() for k, t in self.tests.items()},
+        }
+
+    def load(self, s: dict[str, Any]) -> None:
+        self.prev = None if s["prev"] is None else float(s["prev"])
+        self.rough = float(s["rough"])
+        self.rough_n = int(s["rough_n"])
+        self.recent.clear()
+        self.recent.extend(float(x) for x in s["recent"])
+        for k, t in s["tests"].items():
+            if k in self.tests:
+                self.tests[k].load(t)
+
+
+class SeasonalProfile:
+    """What a time slot usually looks like: for each time-of-day slot (daily) or weekday-and-time slot (weekly), the
+    values of the last ``keep`` days (weeks), by day. The baseline of a reading is the median of its slot on
+    earlier days only, once at least ``min_days`` earlier days (weeks) have values there."""
+
+    def __init__(self, keep: int, weekly: bool) -> None:
+        self.keep = keep
+        self.weekly = weekly
+        self.slots: dict[str, list[tuple[int, float]]] = {}  # slot -> [(day number, value), ...]
+
+    def key(self, second_of_day: int, weekday: int, bucket: float) -> str:
+        slot = int(second_of_day // bucket)
+        return f"{weekday}:{slot}" if self.weekly else str(slot)
+
+    def baseline_then_add(self, key: str, day: int, x: float, min_days: int) -> float | None:
+        oldest = day - self.keep * (7 if self.weekly else 1)
+        hist = [(d, v) for d, v in self.slots.get(key, ()) if d >= oldest]
+        earlier = [v for d, v in hist if d < day]
+        days = len({d for d, _ in hist if d < day})
+        base = _median(earlier) if days >= min_days else None
+        hist.append((day, x))
+        self.slots[key] = hist
+        return base
+
+
+class RunModel:
+    """Finished runs of identical readings, with the value they stuck at. How long runs last depends on the level:
+    a sensor at its floor (0, a detection limit) or with a coarse resolution repeats itself, the same sensor in its
+    busy range does not. A run is judged against the runs whose values lie in the band of +-10% (in rank) around
+    its value (all runs when fewer than 20 did), with the same tail model as :class:`TailCalibrator`."""
+
+    def __init__(self, size: int) -> None:
+        self.runs: deque[tuple[float, int]] = deque(maxlen=size)
+
+    def add(self, value: float, length: int) -> None:
+        self.runs.append((value, length))
+
+    def p_at_least(self, value: float, length: int, values: RollingWindow | None) -> float:
+        """P(a run at this level lasts at least ``length`` readings)."""
+        if len(self.runs) < 20:
+            return 1.0
+        lengths: list[float] = []
+        if values is not None and len(values) >= 20:
+            q = values.count_at_most(value) / len(values)
+            lo, hi = values.quantile(max(0.0, q - 0.1)), values.quantile(min(1.0, q + 0.1))
+            lengths = [float(n) for v, n in self.runs if lo <= v <= hi]
+        if len(lengths) < 20:
+            lengths = [float(n) for _, n in self.runs]
+        lengths.sort()
+        return tail_probability(lengths, float(length), min_scale=1.0)  # runs are counted in whole readings
+
+    def state(self) -> dict[str, Any]:
+        return {"runs": [list(r) for r in self.runs]}
+
+    def load(self, s: dict[str, Any]) -> None:
+        self.runs.clear()
+        for v, n in s["runs"]:
+            self.runs.append((float(v), int(n)))
+
+
+class AnomalyDetector(Detector):
+    """See the module docstring."""
+
+    name: ClassVar[str] = "shizhi"
+
+    def __init__(self, config: AnomalyConfig | None = None) -> None:
+        c = self.config = config or AnomalyConfig()
+        self.weights = c.weight_map()
+        active = tuple(k for k, w in self.weights.items() if w > 0)
+        self.channel_names = tuple(x for x in c.channels.split(",") if x)
+        self.channels = {name: Channel(c, active) for name in self.channel_names}
+        self.profiles = {
+            "daily": SeasonalProfile(c.season_days, weekly=False),
+            "weekly": SeasonalProfile(c.season_weeks, weekly=True),
+        }
+        self.n = 0
+        self.prev_value: float | None = None
+        self.prev_time: float | None = None
+        self.intervals = RollingWindow(51)
+        self.run = 1
+        self.stuck_reported = False
+        self.runs = RunModel(c.stuck_runs)
+        # Silences are counted in whole expected intervals: their tail never has a scale below one interval.
+        self.gaps = TailCalibrator(c.history, c.min_history, c.tail_fraction, min_scale=1.0)
+        self.levels = RollingWindow(600)  # recent raw values: the level bands of the stuck test
+        self.current = "raw"
+        self.recent: deque[tuple[float, float]] = (
+            deque()
+        )  # (time, score) of the last realert_hours, max-queue
+        self.explain: dict[str, float] = {}  # the last reading's tail probabilities (of the current view)
+
+    # ----------------------------------------------------------------------------------------------------------
+    def update(self, timestamp: Timestamp, value: float) -> Score:
+        x = float(value)
+        if not math.isfinite(x):
+            return Score(0.0, kind="missing", reason="no value")
+        c = self.config
+        t = epoch_seconds(timestamp)
+        self.n += 1
+        gap_p = self._gap(t) if self.config.gap_weight > 0 else None
+        if self.prev_time is not None and t > self.prev_time:
+            self.intervals.add(t - self.prev_time)
+
+        per_channel: dict[str, dict[str, float]] = {}
+        for name, ch in self.channels.items():
+            if name == "raw":
+                per_channel[name] = ch.update(x)
+                continue
+            base = self._seasonal_baseline(name, timestamp, x)
+            if base is not None:
+                per_channel[name] = ch.update(x - base)
+        self._choose_channel(per_channel)
+        ps = dict(per_channel.get(self.current, {}))
+
+        stuck_p = self._stuck(x) if c.stuck_alpha > 0 else None
+        self.levels.add(x)
+        self.prev_value = x
+        self.prev_time = t
+
+        evidence = {k: p / self.weights[k] for k, p in ps.items() if self.weights.get(k, 0) > 0}
+        if stuck_p is not None:
+            # A sequential test that stops at stuck_alpha: its evidence is stuck_alpha, whatever p it stopped at.
+            evidence["stuck"] = max(stuck_p, c.stuck_alpha)
+        if gap_p is not None:
+            evidence["gap"] = gap_p / c.gap_weight
+        self.explain = dict(ps)
+        if self.n <= c.min_history or not evidence:
+            return self._emit(t, 0.0, "", "")
+        kind = min(evidence, key=lambda k: evidence[k])
+        p = min(1.0, evidence[kind])
+        score = min(1.0, max(0.0, -math.log10(max(p, 1e-300)) / c.score_decades))
+        return self._emit(t, score, kind, self._reason(kind, x, p))
+
+    def _seasonal_baseline(self, name: str, timestamp: Timestamp, x: float) -> float | None:
+        if len(self.intervals) < 5:
+            return None
+        bucket = max(self.intervals.median(), 60.0 * self.config.season_bucket_minutes)
+        if bucket > 4 * 3600:  # readings further apart than 4 hours: no time-of-day profile
+            return None
+        second, weekday, day = local_clock(timestamp, self.config.timezone)
+        profile = self.profiles[name]
+        return profile.baseline_then_add(profile.key(second, weekday, bucket), day, x, self.config.season_min)
+
+    def _choose_channel(self, per_channel: dict[str, dict[str, float]]) -> None:
+        """The view with the tightest values wins, with hysteresis: another view replaces the current one only when
+        it is ``season_gain`` times tighter (and has had ``season_warmup`` readings)."""
+        c = self.config
+
+        def better(a: str, b: str) -> bool:
+            return self.channels[a].smoothness() < c.season_gain * self.channels[b].smoothness()
+
+        eligible = [
+            n
+            for n in self.channel_names
+            if n == "raw" or (n in per_channel and self.channels[n].rough_n >= c.season_warmup)
+        ]
+        best = self.current if self.current in eligible else "raw"
+        for name in eligible:
+            if name != best and better(name, best):
+                best = name
+        self.current = best
+
+    def _stuck(self, x: float) -> float | None:
+        """A stuck sensor: the current run of identical readings has become rarer than ``stuck_alpha`` for runs at
+        this level of the series (see :class:`RunModel`), and is at least ``stuck_min_run`` long. Reported once,
+        when the run crosses that line; the rest of the run adds nothing."""
+        if self.prev_value is None:
+            return None
+        if x == self.prev_value:
+            self.run += 1
+        else:
+            self.runs.add(self.prev_value, self.run)
+            self.run = 1
+            self.stuck_reported = False
+        if self.run < self.config.stuck_min_run or self.stuck_reported:
+            return None
+        p = self.runs.p_at_least(x, self.run, self.levels)
+        if p > self.config.stuck_alpha:
+            return None
+        self.stuck_reported = True
+        return p
+
+    def _gap(self, t: float) -> float | None:
+        """The reading after a silence: the interval since the previous reading, in expected intervals (the median
+        spacing), against the intervals this series has had."""
+        if self.prev_time is None or len(self.intervals) < 5:
+            return None
+        ratio = (t - self.prev_time) / max(self.intervals.median(), 1e-9)
+        p = self.gaps.p_value(ratio) if ratio >= self.config.gap_min else None
+        self.gaps.add(ratio)
+        return p
+
+    def _emit(self, t: float, score: float, kind: str, reason: str) -> Score:
+        horizon = self.config.realert_hours * 3600.0
+        q = self.recent
+        while q and q[0][0] < t - horizon:
+            q.popleft()
+        recent_max = q[0][1] if q else 0.0
+        while q and q[-1][1] <= score:
+            q.pop()
+        q.append((t, score))
+        if score <= recent_max:
+            return Score(0.0, kind=kind, reason=reason)
+        return Score(score, kind=kind, reason=reason)
+
+    def _reason(self, kind: str, x: float, p: float) -> str:
+        view = {"raw": "", "daily": " (daily profile removed)", "weekly": " (weekly profile removed)"}[
+            self.current
+        ]
+        words = {
+            "range": "value outside the range of recent history",
+            "jump": "sudden change from the previous reading",
+            "deviation": "value far from the recent readings",
+            "level": "the recent readings' mean outside its usual range",
+            "stuck": f"the same value {self.run} readings in a row",
+            "gap": "first reading after an unusually long silence",
+        }[kind]
+        return f"{words}{view}: {x:g}, tail probability {p:.1e}"
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _config_dict(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    @classmethod
+    def _blank(cls, config: dict[str, Any]) -> AnomalyDetector:
+        return cls(AnomalyConfig.from_dict(config))
+
+    def _dump(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "prev_value": self.prev_value,
+            "prev_time": self.prev_time,
+            "intervals": self.intervals.state(),
+            "run": self.run,
+            "stuck_reported": self.stuck_reported,
+            "runs": self.runs.state(),
+            "levels": self.levels.state(),
+            "gaps": self.gaps.state(),
+            "current": self.current,
+            "recent": [list(x) for x in self.recent],
+            "channels": {k: ch.state() for k, ch in self.channels.items()},
+            "profiles": {
+                k: {key: [list(e) for e in v] for key, v in p.slots.items()} for k, p in self.profiles.items()
+            },
+        }
+
+    def _load(self, d: dict[str, Any]) -> None:
+        self.n = int(d["n"])
+        self.prev_value = None if d["prev_value"] is None else float(d["prev_value"])
+        self.prev_time = None if d["prev_time"] is None else float(d["prev_time"])
+        self.intervals = RollingWindow.from_state(d["intervals"])
+        self.run = int(d["run"])
+        self.stuck_reported = bool(d["stuck_reported"])
+        self.runs.load(d["runs"])
+        self.levels = RollingWindow.from_state(d["levels"])
+        self.gaps.load(d["gaps"])
+        self.current = str(d["current"])
+        self.recent = deque((float(a), float(b)) for a, b in d["recent"])
+        for k, s in d["channels"].items():
+            if k in self.channels:
+                self.channels[k].load(s)
+        for k, slots in d["profiles"].items():
+            self.profiles[k].slots = {
+                key: [(int(d), float(v)) for d, v in vals] for key, vals in slots.items()
+            }
+
+
+def _median(xs: list[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
