@@ -4,13 +4,13 @@ probability learned from the series itself, combined by a weighted Bonferroni ru
 How a reading is scored
 -----------------------
 1. **Views (channels) of the series.** ``raw`` is the value itself; ``daily`` is the value minus the median of the
-   same half hour of the day over the last ``season_days`` days; ``weekly`` the value minus the median of the same
-   half hour of the same weekday over the last ``season_weeks`` weeks (a slot is the reading interval, at least
-   ``season_bucket_minutes``). A seasonal view starts once its slot has ``season_min`` past values. The detector
-   uses the *smoothest* view, the one whose readings change least from one to the next (mean absolute change over
-   the last ~200 readings), with hysteresis: another view takes over only when it is ``season_gain`` times
-   smoother. A traffic counter ends up on its weekly view, a smooth temperature on its raw one. Every view keeps
-   learning, so a switch needs no warm-up.
+   same time slot on the previous ``season_days`` days; ``weekly`` the value minus the median of the same slot of
+   the same weekday over the previous ``season_weeks`` weeks (a slot is the reading interval, at least
+   ``season_bucket_minutes``; see :class:`SeasonalProfile`). A seasonal view starts once its slot has values on
+   ``season_min`` earlier days (weeks). The detector uses the *smoothest* view, the one whose readings change
+   least from one to the next (mean absolute change over the last ~200 readings), with hysteresis: another view
+   takes over only when it is ``season_gain`` times smoother. A counter with sharp rush hours ends up on a
+   seasonal view, a smooth temperature on its raw one. Every view keeps learning, so a switch needs no warm-up.
 2. **Statistics of the view**, each a two-sided tail test (:class:`TwoSidedTail`) of a derived quantity against its
    own history in this series: empirical inside the range seen, an exponential tail fitted to the outer 10% beyond
    it (peaks over threshold), so a value far beyond anything seen gets a small but finite probability.
