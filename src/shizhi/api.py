@@ -141,6 +141,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register_routers() -> None:
     from shizhi.ai.api import router as ai_router
     from shizhi.core.api import router as core_router
+    from shizhi.sensing.api import router as sensing_router
     from shizhi.hotline.api import public_router as hotline_public_router
     from shizhi.hotline.api import router as hotline_router
 
@@ -148,6 +149,7 @@ def _register_routers() -> None:
     api.add_router("/", hotline_router)
     api.add_router("/", hotline_public_router)
     api.add_router("/", ai_router)
+    api.add_router("/", sensing_router)
 
 
 _register_routers()

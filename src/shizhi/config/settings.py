@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "shizhi.hotline",
     "shizhi.ai",
     "shizhi.warning",
+    "shizhi.onething",
+    "shizhi.sensing",
 ]
 
 MIDDLEWARE = [
