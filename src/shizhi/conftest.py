@@ -36,6 +36,12 @@ def _platform_language() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _device_stats_at_once(settings: Any) -> None:
+    # The readings pipe writes device counters every second in a server; in tests every batch writes its own.
+    settings.SHIZHI_SENSING_STATS_FLUSH = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's million iterations are for attackers, not for a test suite that creates hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

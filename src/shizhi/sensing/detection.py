@@ -209,9 +209,12 @@ def _save_rules(keys: list[tuple[int, int]]) -> None:
 
 def devices_back_online(ids: list[int], now: datetime) -> None:
     """Devices that were offline sent readings again: online, and their offline alert clears."""
+    from shizhi.sensing.ingest import forget_catalogue
+
     Device.objects.filter(id__in=ids, status=DeviceStatus.OFFLINE).update(status=DeviceStatus.ONLINE)
     for d in ids:
         FACTS.device_status.pop(d, None)
+    forget_catalogue()
     _, alert_clear = _signal()
     for d in ids:
         alert_clear(device_id=d, quantity_id=None, rule="offline", at=now, reason="设备恢复上报")
@@ -286,6 +289,9 @@ class AnomalyWatch:
         return s
 
     def run_once(self, *, limit: int = 50_000, now: datetime | None = None) -> DetectionReport:
+        from shizhi.sensing.ingest import DEVICE_STATS
+
+        DEVICE_STATS.flush()
         started = time.monotonic()
         report = DetectionReport()
         alert_signal = None
@@ -373,6 +379,9 @@ def mark_offline(now: datetime) -> int:
             newly.append(dev)
     if not newly:
         return 0
+    from shizhi.sensing.ingest import forget_catalogue
+
+    forget_catalogue()
     alert_signal, _ = _signal()
     with transaction.atomic():
         for dev in newly:

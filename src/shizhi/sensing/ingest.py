@@ -1,4 +1,4 @@
-"""The readings pipe (读数接入): parse, validate, store, roll up, score, in one transaction per batch.
+"""The readings pipe (读数接入): parse, validate, store, count, score, in one transaction per batch.
 
 Every path in (HTTP batch, MQTT, replay, demo) ends in :func:`ingest_records`. A reading is either stored, or
 recognised as a duplicate of a stored one (same device, quantity and second: idempotent, the first value wins),
@@ -14,6 +14,7 @@ in with one ``executemany``, and a series' newest stored second is cached so tha
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import json
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -34,7 +36,6 @@ from shizhi.core.errors import ApplicationError, ErrorCode
 from shizhi.sensing.models import (
     Device,
     DeviceStatus,
-    HourlyRollup,
     Quantity,
     QuarantinedReading,
     Reading,
@@ -74,6 +75,7 @@ class QuantityInfo:
     code: str
     min_value: float
     max_value: float
+    watched: bool  # has warning thresholds: its new readings go to the inline rules
 
 
 @dataclass(frozen=True)
@@ -92,27 +94,40 @@ class Catalogue:
         self._lock = threading.Lock()
         self._devices: dict[str, DeviceInfo] = {}
         self._missing: set[str] = set()
+        self._offline: set[int] = set()
         self._loaded_at = 0.0
-        self.series_last: dict[tuple[int, int], int] = {}  # (device, quantity) -> newest stored second
+        self.device_last: dict[int, int] = {}  # device -> newest stored second (in this process's view)
 
     def clear(self) -> None:
         with self._lock:
             self._devices = {}
             self._missing = set()
+            self._offline = set()
             self._loaded_at = 0.0
-            self.series_last = {}
+            self.device_last = {}
+
+    def offline_ids(self) -> set[int]:
+        """Devices that were offline when their facts were read (the offline check clears the catalogue)."""
+        return self._offline
+
+    def current(self) -> dict[str, DeviceInfo]:
+        """The cached facts as they are (possibly empty or missing codes: the careful path looks those up)."""
+        if time.monotonic() - self._loaded_at > CATALOGUE_TTL:
+            return {}
+        return self._devices
 
     def lookup(self, codes: Iterable[str]) -> dict[str, DeviceInfo]:
         now = time.monotonic()
         with self._lock:
             if now - self._loaded_at > CATALOGUE_TTL:
-                self._devices, self._missing, self._loaded_at = {}, set(), now
+                self._devices, self._missing, self._offline, self._loaded_at = {}, set(), set(), now
             devices = self._devices
             wanted = [c for c in set(codes) if c not in devices and c not in self._missing]
         if wanted:
             found = _load_devices(wanted)
             with self._lock:
                 self._devices.update(found)
+                self._offline.update(d.id for d in found.values() if d.status == DeviceStatus.OFFLINE)
                 self._missing.update(c for c in wanted if c not in found)
                 devices = self._devices
         return devices
@@ -129,9 +144,9 @@ def _load_devices(codes: list[str]) -> dict[str, DeviceInfo]:
         )
         type_ids = {r[2] for r in rows} - set(quantities)
         for q in Quantity.objects.filter(device_type_id__in=type_ids).values_list(
-            "id", "code", "device_type_id", "min_value", "max_value"
+            "id", "code", "device_type_id", "min_value", "max_value", "thresholds"
         ):
-            quantities.setdefault(q[2], {})[q[1]] = QuantityInfo(q[0], q[1], q[3], q[4])
+            quantities.setdefault(q[2], {})[q[1]] = QuantityInfo(q[0], q[1], q[3], q[4], bool(q[5]))
         for dev_id, code, type_id, status in rows:
             out[code] = DeviceInfo(dev_id, code, type_id, status, quantities.get(type_id, {}))
     return out
@@ -299,22 +314,6 @@ def _raw_text(record: Any) -> str:
         return repr(record)[:RAW_LIMIT]
 
 
-def _expand(records: Iterable[Mapping[str, Any] | str]) -> Iterator[Mapping[str, Any] | str]:
-    """A reading with ``values: {quantity: value}`` stands for one reading per quantity."""
-    for r in records:
-        if isinstance(r, dict) and "values" in r and "quantity" not in r:
-            values = r["values"]
-            if isinstance(values, dict) and values:
-                for q, v in values.items():
-                    one = dict(r)
-                    del one["values"]
-                    one["quantity"] = q
-                    one["value"] = v
-                    yield one
-                continue
-        yield r
-
-
 # ---------------------------------------------------------------------------------------------- the pipe
 @dataclass
 class _Reject:
@@ -337,112 +336,228 @@ def ingest_records(
 ) -> IngestResult:
     """Validate and store readings; quarantine the rest. ``device``: the device whose token the request carried
     (it may only post its own readings); None for a gateway or an internal source. ``allowed``: the device ids a
-    gateway's account may post for (None: any). ``detect``: run the inline
-    detectors (warning thresholds) on the stored readings."""
+    gateway's account may post for (None: any). ``detect``: run the inline detectors (warning thresholds) on the
+    stored readings.
+
+    Within one batch, repeated readings of the same second count as duplicates and one of them is kept; against
+    the store, the stored value always wins."""
     now_dt = now or timezone.now()
-    now_s = int(now_dt.timestamp())
-    latest_ok = now_s + FUTURE_TOLERANCE
-    items = list(_expand(records))
-    result = IngestResult(received=len(items))
-    if not items:
+    batch = _Batch(
+        int(now_dt.timestamp()) + FUTURE_TOLERANCE, device.id if device is not None else None, allowed
+    )
+    items = records if isinstance(records, list) else list(records)
+    batch.received = len(items)
+    if items:
+        slow = batch.fast(items, CATALOGUE.current())
+        if slow:
+            batch.careful(items, slow)
+    result = IngestResult(received=batch.received)
+    if not batch.received:
         return result
+    with transaction.atomic():
+        stored = _store(batch)
+        _quarantine(batch.rejects, source, now_dt)
+        _count(batch, stored, now_dt)
+        if detect and stored.watched:
+            from shizhi.sensing.detection import score_inline
 
-    codes = {r.get("device") for r in items if isinstance(r, dict) and isinstance(r.get("device"), str)}
-    devices = CATALOGUE.lookup(c for c in codes if isinstance(c, str))
-    only = device.id if device is not None else None
+            result.signals = score_inline(stored.watched, now_dt)
+    result.accepted = stored.accepted
+    result.duplicate = len(batch.rows) - stored.accepted
+    result.rejected = len(batch.rejects)
+    result.errors = batch.errors
+    result.rejected_by_reason = batch.by_reason
+    return result
 
-    good: dict[tuple[int, int], dict[int, float]] = defaultdict(dict)
-    rejects: list[_Reject] = []
-    dup_within = 0
-    dup_by_device: dict[int, int] = defaultdict(int)
-    finite = math.isfinite
-    for index, r in enumerate(items):
+
+class _Batch:
+    """One call's validation: a fast path for well-formed readings of known devices, a careful path (with the
+    reasons) for everything else."""
+
+    def __init__(self, latest_ok: int, only: int | None, allowed: set[int] | None) -> None:
+        self.latest_ok = latest_ok
+        self.only = only
+        self.allowed = allowed
+        self.received = 0
+        self.rows: list[tuple[int, int, int, float]] = []  # valid readings (duplicates not yet sorted out)
+        self.watched: list[tuple[int, int, int, float]] = []  # ... of quantities with warning thresholds
+        self.devices: dict[int, list[int]] = {}  # device -> [valid readings, oldest second, newest second]
+        self.rejects: list[_Reject] = []
+        self.errors: list[dict[str, Any]] = []
+        self.by_reason: dict[str, int] = {}
+
+    def fast(self, items: list[Any], devices: dict[str, DeviceInfo]) -> list[int]:
+        """Accept what needs no second look; return the indexes of the rest."""
+        slow: list[int] = []
+        add, watch = self.rows.append, self.watched.append
+        per_device = self.devices
+        latest_ok, earliest = self.latest_ok, EARLIEST
+        restricted = self.only is not None or self.allowed is not None
+        tcache = _ts_cache
+        for index, r in enumerate(items):
+            try:
+                info = devices[r["device"]]
+                q = info.quantities[r["quantity"]]
+                t = r["time"]
+                v = r["value"]
+            except (KeyError, TypeError, IndexError):
+                slow.append(index)
+                continue
+            if type(t) is int:
+                ts = t if t < 100_000_000_000 else t // 1000
+            elif type(t) is str:
+                ts = tcache.get(t)  # type: ignore[assignment]
+                if ts is None:
+                    ts = parse_time(t)  # type: ignore[assignment]
+                    if ts is None:
+                        slow.append(index)
+                        continue
+            else:
+                slow.append(index)
+                continue
+            tv = type(v)
+            if tv is not float:
+                if tv is not int:
+                    slow.append(index)
+                    continue
+                v = float(v)
+            # NaN fails both comparisons, infinities the range: both go the careful way
+            if not (q.min_value <= v <= q.max_value) or ts > latest_ok or ts < earliest or restricted:
+                slow.append(index)
+                continue
+            row = (info.id, q.id, ts, v)
+            add(row)
+            if q.watched:
+                watch(row)
+            st = per_device.get(info.id)
+            if st is None:
+                per_device[info.id] = [1, ts, ts]
+            else:
+                st[0] += 1
+                if ts < st[1]:
+                    st[1] = ts
+                elif ts > st[2]:
+                    st[2] = ts
+        return slow
+
+    def accept(self, info: DeviceInfo, q: QuantityInfo, ts: int, v: float) -> None:
+        row = (info.id, q.id, ts, v)
+        self.rows.append(row)
+        if q.watched:
+            self.watched.append(row)
+        st = self.devices.get(info.id)
+        if st is None:
+            self.devices[info.id] = [1, ts, ts]
+        else:
+            st[0] += 1
+            st[1] = min(st[1], ts)
+            st[2] = max(st[2], ts)
+
+    def careful(self, items: list[Any], slow: list[int]) -> None:
+        expanded: list[tuple[int, Any]] = []
+        for index in slow:
+            r = items[index]
+            if (
+                isinstance(r, dict)
+                and "values" in r
+                and "quantity" not in r
+                and isinstance(r["values"], dict)
+                and r["values"]
+            ):
+                self.received += len(r["values"]) - 1
+                for qcode, value in r["values"].items():
+                    one = {k: x for k, x in r.items() if k != "values"}
+                    one["quantity"] = qcode
+                    one["value"] = value
+                    expanded.append((index, one))
+            else:
+                expanded.append((index, r))
+        codes = {r["device"] for _, r in expanded if isinstance(r, dict) and isinstance(r.get("device"), str)}
+        devices = CATALOGUE.lookup(codes)
+        for index, r in expanded:
+            self.one(index, r, devices)
+
+    def reject(
+        self,
+        index: int,
+        reason: str,
+        r: Any,
+        *,
+        device_id: int | None = None,
+        device: str = "",
+        quantity: str = "",
+        ts: int | None = None,
+        detail: str = "",
+    ) -> None:
+        self.rejects.append(_Reject(device_id, device[:80], quantity[:40], ts, _raw_text(r), reason))
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+        if len(self.errors) < MAX_ERRORS:
+            message = MESSAGES[RejectReason(reason)]
+            self.errors.append(
+                {
+                    "index": index,
+                    "reason": str(reason),
+                    "device": device,
+                    "message": f"{message}：{detail}" if detail else message,
+                }
+            )
+
+    def one(self, index: int, r: Any, devices: dict[str, DeviceInfo]) -> None:
         if not isinstance(r, dict):
-            rejects.append(_Reject(None, "", "", None, _raw_text(r), RejectReason.MALFORMED))
-            _note(result, index, RejectReason.MALFORMED, "")
-            continue
+            self.reject(index, RejectReason.MALFORMED, r)
+            return
         code = r.get("device")
+        qcode = r.get("quantity")
+        qtext = qcode if isinstance(qcode, str) else ""
         info = devices.get(code) if isinstance(code, str) else None
         if info is None:
-            reason = RejectReason.UNKNOWN_DEVICE if isinstance(code, str) and code else RejectReason.MALFORMED
-            rejects.append(
-                _Reject(
-                    None, str(code or "")[:80], str(r.get("quantity", ""))[:40], None, _raw_text(r), reason
-                )
+            ok = isinstance(code, str) and code
+            self.reject(
+                index,
+                RejectReason.UNKNOWN_DEVICE if ok else RejectReason.MALFORMED,
+                r,
+                device=str(code or ""),
+                quantity=qtext,
             )
-            _note(result, index, reason, str(code or ""))
-            continue
-        if (only is not None and info.id != only) or (allowed is not None and info.id not in allowed):
-            rejects.append(
-                _Reject(
-                    None,
-                    info.code,
-                    str(r.get("quantity", ""))[:40],
-                    None,
-                    _raw_text(r),
-                    RejectReason.NOT_YOUR_DEVICE,
-                )
-            )
-            _note(result, index, RejectReason.NOT_YOUR_DEVICE, info.code)
-            continue
-        qcode = r.get("quantity")
+            return
+        if (self.only is not None and info.id != self.only) or (
+            self.allowed is not None and info.id not in self.allowed
+        ):
+            self.reject(index, RejectReason.NOT_YOUR_DEVICE, r, device=info.code, quantity=qtext)
+            return
         q = info.quantities.get(qcode) if isinstance(qcode, str) else None
         if q is None:
-            reason = (
-                RejectReason.UNKNOWN_QUANTITY if isinstance(qcode, str) and qcode else RejectReason.MALFORMED
-            )
-            rejects.append(_Reject(info.id, info.code, str(qcode or "")[:40], None, _raw_text(r), reason))
-            _note(result, index, reason, info.code)
-            continue
+            reason = RejectReason.UNKNOWN_QUANTITY if qtext else RejectReason.MALFORMED
+            self.reject(index, reason, r, device_id=info.id, device=info.code, quantity=qtext)
+            return
         raw_t = r.get("time", r.get("ts"))
         ts = parse_time(raw_t) if raw_t is not None else None
         if ts is None:
             reason = RejectReason.BAD_TIMESTAMP if raw_t is not None else RejectReason.MALFORMED
-            rejects.append(_Reject(info.id, info.code, q.code, None, _raw_text(r), reason))
-            _note(result, index, reason, info.code)
-            continue
-        if ts > latest_ok or ts < EARLIEST:
-            reason = RejectReason.FUTURE_TIMESTAMP if ts > latest_ok else RejectReason.TOO_OLD
-            rejects.append(_Reject(info.id, info.code, q.code, ts, _raw_text(r), reason))
-            _note(result, index, reason, info.code)
-            continue
-        v = r.get("value")
-        if type(v) is not float:
-            v = _number(v)
-        if v is None or not finite(v):
+            self.reject(index, reason, r, device_id=info.id, device=info.code, quantity=q.code)
+            return
+        if ts > self.latest_ok or ts < EARLIEST:
+            reason = RejectReason.FUTURE_TIMESTAMP if ts > self.latest_ok else RejectReason.TOO_OLD
+            self.reject(index, reason, r, device_id=info.id, device=info.code, quantity=q.code, ts=ts)
+            return
+        v = _number(r.get("value"))
+        if v is None or not math.isfinite(v):
             reason = RejectReason.NOT_A_NUMBER if "value" in r else RejectReason.MALFORMED
-            rejects.append(_Reject(info.id, info.code, q.code, ts, _raw_text(r), reason))
-            _note(result, index, reason, info.code)
-            continue
+            self.reject(index, reason, r, device_id=info.id, device=info.code, quantity=q.code, ts=ts)
+            return
         if v < q.min_value or v > q.max_value:
-            rejects.append(_Reject(info.id, info.code, q.code, ts, _raw_text(r), RejectReason.OUT_OF_RANGE))
-            _note(
-                result,
+            self.reject(
                 index,
                 RejectReason.OUT_OF_RANGE,
-                info.code,
-                f"{v:g}不在[{q.min_value:g}, {q.max_value:g}]内",
+                r,
+                device_id=info.id,
+                device=info.code,
+                quantity=q.code,
+                ts=ts,
+                detail=f"{v:g}不在[{q.min_value:g}, {q.max_value:g}]内",
             )
-            continue
-        series = good[(info.id, q.id)]
-        if ts in series:
-            dup_within += 1
-            dup_by_device[info.id] += 1
-            continue
-        series[ts] = v
-
-    with transaction.atomic():
-        new, dup_stored = _store(good, dup_by_device)
-        _quarantine(rejects, source, now_dt)
-        _count(good, new, dup_by_device, rejects, now_dt)
-        if detect and new:
-            from shizhi.sensing.detection import score_inline
-
-            result.signals = score_inline(new, now_dt)
-    result.accepted = sum(len(v) for v in new.values())
-    result.duplicate = dup_within + dup_stored
-    result.rejected = len(rejects)
-    return result
+            return
+        self.accept(info, q, ts, v)
 
 
 def _number(v: Any) -> float | None:
@@ -458,94 +573,122 @@ def _number(v: Any) -> float | None:
     return None
 
 
-def _note(result: IngestResult, index: int, reason: str, device: str, detail: str = "") -> None:
-    result.rejected_by_reason[reason] = result.rejected_by_reason.get(reason, 0) + 1
-    if len(result.errors) < MAX_ERRORS:
-        message = MESSAGES[RejectReason(reason)]
-        result.errors.append(
-            {
-                "index": index,
-                "reason": str(reason),
-                "device": device,
-                "message": f"{message}：{detail}" if detail else message,
-            }
-        )
-
-
 def _table(model: Any) -> str:
     return str(model._meta.db_table)
 
 
-def _store(
-    good: dict[tuple[int, int], dict[int, float]], dup_by_device: dict[int, int]
-) -> tuple[dict[tuple[int, int], list[tuple[int, float]]], int]:
-    """Insert the readings that are not stored yet; return them per series (in time order) and the number of
-    duplicates of stored readings."""
-    if not good:
-        return {}, 0
-    last = CATALOGUE.series_last
-    unknown = [k for k in good if k not in last]
-    if unknown:
-        _load_series_last(unknown)
-    new: dict[tuple[int, int], list[tuple[int, float]]] = {}
-    dup = 0
-    rows: list[tuple[int, int, int, float]] = []
+@dataclass
+class _Stored:
+    accepted: int
+    dup_by_device: dict[int, int]  # empty when nothing was a duplicate
+    watched: dict[tuple[int, int], list[tuple[int, float]]]  # new readings of watched series, in time order
+
+
+def _store(batch: _Batch) -> _Stored:
+    """Insert the batch's valid readings. The usual case (no duplicates) is one ``executemany``; when the store
+    reports fewer rows than were offered, the insert is rolled back to a savepoint and the batch is sorted out
+    reading by reading (duplicates within the batch and against the store)."""
+    rows = batch.rows
+    if not rows:
+        return _Stored(0, {}, {})
+    _note_late(batch)
     table = _table(Reading)
     with connection.cursor() as cur:
-        for key, series in good.items():
-            newest = last.get(key, -1)
-            older = [t for t in series if t <= newest]
-            if older:
-                cur.execute(
-                    f"SELECT ts FROM {table} WHERE device_id = %s AND quantity_id = %s AND ts BETWEEN %s AND %s",
-                    [key[0], key[1], min(older), max(older)],
-                )
-                stored = {t for (t,) in cur.fetchall()}
-                if stored:
-                    for t in stored:
-                        if t in series:
-                            del series[t]
-                            dup += 1
-                            dup_by_device[key[0]] += 1
-            if not series:
-                continue
-            items = sorted(series.items())
-            new[key] = items
-            d, q = key
-            rows.extend((d, q, t, v) for t, v in items)
-            if items[-1][0] > newest:
-                last[key] = items[-1][0]
-        if not rows:
-            return new, dup
+        sid = transaction.savepoint()
         inserted = _insert(cur, table, rows)
-    if inserted != len(rows):
-        # Another process stored some of the same readings at the same moment: count them as duplicates and
-        # rebuild the touched hours from what is stored.
-        dup += len(rows) - inserted
-        _rebuild_rollups(new)
-        # The detectors skip readings at or before the newest second they have seen, so the rows the other
-        # process stored and scored are not raised twice by this process's detectors for the same series.
-        CATALOGUE.series_last.clear()
-    else:
-        _add_rollups(new)
-    return new, dup
+        if inserted == len(rows):
+            transaction.savepoint_commit(sid)
+            return _Stored(inserted, {}, _by_series(batch.watched))
+        transaction.savepoint_rollback(sid)
+        return _store_carefully(cur, table, batch)
 
 
-def _load_series_last(keys: list[tuple[int, int]]) -> None:
+def _by_series(rows: list[tuple[int, int, int, float]]) -> dict[tuple[int, int], list[tuple[int, float]]]:
+    out: dict[tuple[int, int], list[tuple[int, float]]] = {}
+    for d, q, t, v in rows:
+        series = out.get((d, q))
+        if series is None:
+            out[(d, q)] = [(t, v)]
+        else:
+            series.append((t, v))
+    for series in out.values():
+        series.sort()
+    return out
+
+
+def _store_carefully(cur: Any, table: str, batch: _Batch) -> _Stored:
+    good: dict[tuple[int, int], dict[int, float]] = {}
+    dup_by_device: dict[int, int] = defaultdict(int)
+    for d, q, t, v in batch.rows:
+        series = good.get((d, q))
+        if series is None:
+            good[(d, q)] = {t: v}
+        elif t in series:
+            dup_by_device[d] += 1
+        else:
+            series[t] = v
+    fresh: list[tuple[int, int, int, float]] = []
+    for (d, q), series in good.items():
+        cur.execute(
+            f"SELECT ts FROM {table} WHERE device_id = %s AND quantity_id = %s AND ts BETWEEN %s AND %s",
+            [d, q, min(series), max(series)],
+        )
+        for (t,) in cur.fetchall():
+            if t in series:
+                del series[t]
+                dup_by_device[d] += 1
+        fresh += [(d, q, t, v) for t, v in series.items()]
+    inserted = _insert(cur, table, fresh) if fresh else 0
+    # Fewer still: another process stored the same readings at this moment; they are duplicates too (the
+    # device's share of them cannot be told apart, so they are counted against the first device).
+    if inserted < len(fresh) and fresh:
+        dup_by_device[fresh[0][0]] += len(fresh) - inserted
+    watched = {(d, q) for d, q, _, _ in batch.watched}
+    return _Stored(
+        inserted,
+        dict(dup_by_device),
+        _by_series([row for row in fresh if (row[0], row[1]) in watched]),
+    )
+
+
+def _note_late(batch: _Batch) -> None:
+    """Readings at or before the newest second a device already had make its rollups from that hour on open
+    again (see :mod:`shizhi.sensing.rollups`)."""
+    last = CATALOGUE.device_last
+    unknown = [d for d in batch.devices if d not in last]
+    if unknown:
+        _load_device_last(unknown)
+    late: dict[int, int] = {}
+    for d, (_, oldest, newest) in batch.devices.items():
+        known = last.get(d, -1)
+        if oldest <= known:
+            late[d] = oldest - oldest % 3600
+        if newest > known:
+            last[d] = newest
+    if late:
+        from shizhi.sensing.rollups import note_late
+
+        note_late(late)
+
+
+def _load_device_last(ids: list[int]) -> None:
+    """The newest second each device has stored (one index seek per quantity), or its rollup point if later."""
     table = _table(Reading)
-    last = CATALOGUE.series_last
+    last = CATALOGUE.device_last
+    quantities: dict[int, list[int]] = {}
+    for qid, type_id in Quantity.objects.values_list("id", "device_type_id"):
+        quantities.setdefault(type_id, []).append(qid)
     with connection.cursor() as cur:
-        for i in range(0, len(keys), 400):
-            chunk = keys[i : i + 400]
-            devices = sorted({d for d, _ in chunk})
-            cur.execute(
-                f"SELECT device_id, quantity_id, MAX(ts) FROM {table} WHERE device_id IN ({','.join(['%s'] * len(devices))})"
-                " GROUP BY device_id, quantity_id",
-                devices,
-            )
-            found = {(d, q): t for d, q, t in cur.fetchall()}
-            for key in chunk:
-                last[key] = found.get(key, -1)
+        for d, type_id, rollup_from in Device.objects.filter(id__in=ids).values_list(
+            "id", "device_type_id", "rollup_from"
+        ):
+            newest = rollup_from - 1 if rollup_from is not None else -1
+            for q in quantities.get(type_id, []):
+                cur.execute(f"SELECT MAX(ts) FROM {table} WHERE device_id = %s AND quantity_id = %s", [d, q])
+                t = cur.fetchone()[0]
+                if t is not None and t > newest:
+                    newest = t
+            last[d] = newest
 
 
 def _insert(cur: Any, table: str, rows: list[tuple[int, int, int, float]]) -> int:
@@ -561,56 +704,6 @@ def _insert(cur: Any, table: str, rows: list[tuple[int, int, int, float]]) -> in
         rows,
     )
     return int(cur.rowcount)
-
-
-def _rollup_groups(
-    new: dict[tuple[int, int], list[tuple[int, float]]],
-) -> dict[tuple[int, int, int], list[float]]:
-    groups: dict[tuple[int, int, int], list[float]] = {}
-    for (d, q), items in new.items():
-        for t, v in items:
-            h = t - t % 3600
-            g = groups.get((d, q, h))
-            if g is None:
-                groups[(d, q, h)] = [1, v, v, v]
-            else:
-                g[0] += 1
-                g[1] += v
-                if v < g[2]:
-                    g[2] = v
-                if v > g[3]:
-                    g[3] = v
-    return groups
-
-
-def _add_rollups(new: dict[tuple[int, int], list[tuple[int, float]]]) -> None:
-    groups = _rollup_groups(new)
-    table = _table(HourlyRollup)
-    lo, hi = ("min", "max") if connection.vendor == "sqlite" else ("LEAST", "GREATEST")
-    sql = (
-        f"INSERT INTO {table} (device_id, quantity_id, hour, n, total, vmin, vmax) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-        f" ON CONFLICT (device_id, quantity_id, hour) DO UPDATE SET n = {table}.n + excluded.n,"
-        f" total = {table}.total + excluded.total, vmin = {lo}({table}.vmin, excluded.vmin),"
-        f" vmax = {hi}({table}.vmax, excluded.vmax)"
-    )
-    with connection.cursor() as cur:
-        cur.executemany(sql, [(d, q, h, g[0], g[1], g[2], g[3]) for (d, q, h), g in groups.items()])
-
-
-def _rebuild_rollups(new: dict[tuple[int, int], list[tuple[int, float]]]) -> None:
-    groups = _rollup_groups(new)
-    rtable, table = _table(HourlyRollup), _table(Reading)
-    with connection.cursor() as cur:
-        for d, q, h in groups:
-            cur.execute(
-                f"DELETE FROM {rtable} WHERE device_id = %s AND quantity_id = %s AND hour = %s", [d, q, h]
-            )
-            cur.execute(
-                f"INSERT INTO {rtable} (device_id, quantity_id, hour, n, total, vmin, vmax)"
-                f" SELECT device_id, quantity_id, %s, COUNT(*), SUM(value), MIN(value), MAX(value) FROM {table}"
-                " WHERE device_id = %s AND quantity_id = %s AND ts >= %s AND ts < %s GROUP BY device_id, quantity_id",
-                [h, d, q, h, h + 3600],
-            )
 
 
 def _quarantine(rejects: list[_Reject], source: str, now: datetime) -> None:
@@ -635,47 +728,115 @@ def _quarantine(rejects: list[_Reject], source: str, now: datetime) -> None:
     )
 
 
-def _count(
-    good: dict[tuple[int, int], dict[int, float]],
-    new: dict[tuple[int, int], list[tuple[int, float]]],
-    dup_by_device: dict[int, int],
-    rejects: list[_Reject],
-    now: datetime,
-) -> None:
+def _count(batch: _Batch, stored: _Stored, now: datetime) -> None:
     """Per device: readings accepted, duplicated and quarantined; last seen; back online if it was offline."""
-    accepted: dict[int, int] = defaultdict(int)
-    newest: dict[int, int] = {}
-    for (d, _q), items in new.items():
-        accepted[d] += len(items)
-        t = items[-1][0]
-        if t > newest.get(d, -1):
-            newest[d] = t
-    rejected: dict[int, int] = defaultdict(int)
-    for r in rejects:
+    stats: dict[int, list[int]] = {}  # device -> [accepted, duplicate, rejected, newest second]
+    dups = stored.dup_by_device
+    for d, (n, _oldest, newest) in batch.devices.items():
+        dup = dups.get(d, 0) if dups else 0
+        stats[d] = [n - dup, dup, 0, newest]
+    for r in batch.rejects:
         if r.device_id is not None:
-            rejected[r.device_id] += 1
-    touched = set(accepted) | set(dup_by_device) | set(rejected)
-    if not touched:
+            stats.setdefault(r.device_id, [0, 0, 0, -1])[2] += 1
+    if stats:
+        DEVICE_STATS.add(stats, now)
+    offline = CATALOGUE.offline_ids()
+    came_back = [d for d, s in stats.items() if s[0] and d in offline]
+    if came_back:
+        from shizhi.sensing.detection import devices_back_online
+
+        devices_back_online(came_back, now)
+
+
+class DeviceStats:
+    """Per-device counters and last-seen times, written at most every ``SHIZHI_SENSING_STATS_FLUSH`` seconds.
+
+    Updating every device's row in every batch would cost the pipe as much as a third of its time when a batch
+    holds a few readings from each of many devices, so the counts are gathered in memory and written in one go by
+    whichever batch comes after the interval (inside its transaction), or by a timer when no batch comes. A crash
+    can lose at most that interval of counts and last-seen times; never a reading (the readings and the
+    quarantine are written with every batch). With the setting at 0 (the tests) every batch writes its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, list[int]] = {}
+        self._seen: datetime | None = None
+        self._last_flush = time.monotonic()
+        self._timer: threading.Timer | None = None
+
+    @staticmethod
+    def interval() -> float:
+        return float(getattr(settings, "SHIZHI_SENSING_STATS_FLUSH", 1.0))
+
+    def add(self, stats: dict[int, list[int]], now: datetime) -> None:
+        interval = self.interval()
+        with self._lock:
+            pending = self._pending
+            for d, s in stats.items():
+                p = pending.get(d)
+                if p is None:
+                    pending[d] = s
+                else:
+                    p[0] += s[0]
+                    p[1] += s[1]
+                    p[2] += s[2]
+                    if s[3] > p[3]:
+                        p[3] = s[3]
+            self._seen = now
+            due = interval <= 0 or time.monotonic() - self._last_flush >= interval
+            if due:
+                batch, seen = self._take()
+            elif self._timer is None:
+                self._timer = threading.Timer(interval, self._flush_from_timer)
+                self._timer.daemon = True
+                self._timer.start()
+        if due:
+            _write_stats(batch, seen)
+
+    def _take(self) -> tuple[dict[int, list[int]], datetime | None]:
+        batch, seen = self._pending, self._seen
+        self._pending, self._seen = {}, None
+        self._last_flush = time.monotonic()
+        return batch, seen
+
+    def flush(self) -> int:
+        """Write what is pending now (its own transaction unless inside one)."""
+        with self._lock:
+            batch, seen = self._take()
+        if batch:
+            with transaction.atomic():
+                _write_stats(batch, seen)
+        return len(batch)
+
+    def _flush_from_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self.flush()
+        except Exception:  # a timer has nobody to tell: the next batch writes the counts instead
+            import logging
+
+            logging.getLogger("shizhi.sensing").exception(
+                "device statistics not written; kept for the next batch"
+            )
+        finally:
+            connection.close()
+
+
+def _write_stats(batch: dict[int, list[int]], seen: datetime | None) -> None:
+    if not batch:
         return
     table = _table(Device)
-    seen = connection.ops.adapt_datetimefield_value(now)
+    seen_db = connection.ops.adapt_datetimefield_value(seen or timezone.now())
     hi = "max" if connection.vendor == "sqlite" else "GREATEST"
     with connection.cursor() as cur:
         cur.executemany(
             f"UPDATE {table} SET accepted_count = accepted_count + %s, duplicate_count = duplicate_count + %s,"
             f" rejected_count = rejected_count + %s, last_seen_at = %s,"
             f" last_reading_ts = {hi}(COALESCE(last_reading_ts, -1), %s) WHERE id = %s",
-            [
-                (accepted.get(d, 0), dup_by_device.get(d, 0), rejected.get(d, 0), seen, newest.get(d, -1), d)
-                for d in sorted(touched)
-            ],
+            [(s[0], s[1], s[2], seen_db, s[3], d) for d, s in sorted(batch.items())],
         )
-    back = [d for d in accepted]
-    if back:
-        came_back = list(
-            Device.objects.filter(id__in=back, status=DeviceStatus.OFFLINE).values_list("id", flat=True)
-        )
-        if came_back:
-            from shizhi.sensing.detection import devices_back_online
 
-            devices_back_online(came_back, now)
+
+DEVICE_STATS = DeviceStats()
+atexit.register(lambda: DEVICE_STATS.flush() if DEVICE_STATS._pending else None)

@@ -116,6 +116,9 @@ class Device(models.Model):
     )
     last_seen_at = models.DateTimeField(_("最近上报"), null=True, blank=True)
     last_reading_ts = models.BigIntegerField(null=True, blank=True)  # newest reading's time, epoch seconds
+    # Hourly rollups before this hour (epoch seconds) are final; from it on they are computed from the readings
+    # (null: nothing rolled up yet). A late reading moves it back. See sensing.rollups.
+    rollup_from = models.BigIntegerField(null=True, blank=True)
     token_digest = models.CharField(max_length=64, blank=True, db_index=True)  # sha256 of the device token
     accepted_count = models.BigIntegerField(_("已接收"), default=0)
     duplicate_count = models.BigIntegerField(_("重复"), default=0)

@@ -13,11 +13,11 @@ from shizhi.core.selectors import Actor, scope_filter
 from shizhi.sensing.models import (
     Device,
     DeviceType,
-    HourlyRollup,
     Quantity,
     QuarantinedReading,
     Reading,
 )
+from shizhi.sensing.rollups import hourly
 
 
 def devices_visible(actor: Actor) -> QuerySet[Device]:
@@ -97,14 +97,8 @@ def series(
             .values_list("ts", "value")[:limit]
         )
         return "raw", [SeriesPoint(t, v) for t, v in rows]
-    hours = (
-        HourlyRollup.objects.filter(
-            device=device, quantity=quantity, hour__gte=start - start % 3600, hour__lt=end
-        )
-        .order_by("hour")
-        .values_list("hour", "n", "total", "vmin", "vmax")[:limit]
-    )
-    return "hour", [SeriesPoint(h, t / n if n else None, lo, hi, n) for h, n, t, lo, hi in hours]
+    hours = hourly(device=device, quantity_id=quantity.pk, start=start, end=end, limit=limit)
+    return "hour", [SeriesPoint(h.hour, h.mean, h.vmin, h.vmax, h.n) for h in hours]
 
 
 def latest_values(device: Device) -> list[dict[str, Any]]:

@@ -70,6 +70,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('online', '在线'), ('offline', '离线'), ('maintenance', '维护中')], default='online', max_length=12, verbose_name='状态')),
                 ('last_seen_at', models.DateTimeField(blank=True, null=True, verbose_name='最近上报')),
                 ('last_reading_ts', models.BigIntegerField(blank=True, null=True)),
+                ('rollup_from', models.BigIntegerField(blank=True, null=True)),
                 ('token_digest', models.CharField(blank=True, db_index=True, max_length=64)),
                 ('accepted_count', models.BigIntegerField(default=0, verbose_name='已接收')),
                 ('duplicate_count', models.BigIntegerField(default=0, verbose_name='重复')),

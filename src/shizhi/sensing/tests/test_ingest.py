@@ -14,6 +14,7 @@ from shizhi.core.tests.factories import make_user
 from shizhi.sensing import services
 from shizhi.sensing.ingest import ingest_records, parse_time
 from shizhi.sensing.models import Device, HourlyRollup, QuarantinedReading, Reading, RejectReason
+from shizhi.sensing.rollups import HourPoint, hourly, rollup_refresh
 from shizhi.sensing.tests.factories import T0, Site, build_site
 
 pytestmark = pytest.mark.django_db
@@ -64,16 +65,24 @@ def test_a_batch_is_stored_and_rolled_up(site: Site, gateway: Any) -> None:
     assert list(Reading.objects.filter(device=site.air).order_by("ts").values_list("ts", "value")) == [
         (HOUR0 + 600 * i, 10.0 + i) for i in range(8)
     ]
-    rollups = list(
-        HourlyRollup.objects.filter(device=site.air, quantity=pm25)
-        .order_by("hour")
-        .values_list("hour", "n", "total", "vmin", "vmax")
+    expected = [HourPoint(HOUR0, 6, 12.5, 10.0, 15.0), HourPoint(HOUR0 + 3600, 2, 16.5, 16.0, 17.0)]
+    # before any refresh the hours are computed from the readings; after it, the first is materialised
+    assert hourly(device=site.air, quantity_id=pm25.pk, start=HOUR0, end=HOUR0 + 7200) == expected
+    rollup_refresh()
+    stored = list(
+        HourlyRollup.objects.filter(device=site.air).values_list("hour", "n", "total", "vmin", "vmax")
     )
-    assert rollups == [(HOUR0, 6, 75.0, 10.0, 15.0), (HOUR0 + 3600, 2, 33.0, 16.0, 17.0)]
+    assert stored == [(HOUR0, 6, 75.0, 10.0, 15.0), (HOUR0 + 3600, 2, 33.0, 16.0, 17.0)]
     site.air.refresh_from_db()
-    assert (site.air.accepted_count, site.air.duplicate_count, site.air.rejected_count) == (8, 0, 0)
+    assert site.air.rollup_from == HOUR0 + 3600  # the newest hour stays open
+    assert hourly(device=site.air, quantity_id=pm25.pk, start=HOUR0, end=HOUR0 + 7200) == expected
+    post(gateway, [air(HOUR0 + 7000, 30.0)])
+    rollup_refresh()
+    assert HourlyRollup.objects.get(device=site.air, hour=HOUR0 + 3600).n == 3
+    site.air.refresh_from_db()
+    assert (site.air.accepted_count, site.air.duplicate_count, site.air.rejected_count) == (9, 0, 0)
     assert site.air.last_seen_at is not None
-    assert site.air.last_reading_ts == HOUR0 + 4200
+    assert site.air.last_reading_ts == HOUR0 + 7000
 
 
 def test_iso_times_and_the_values_form(site: Site, gateway: Any) -> None:
@@ -102,14 +111,16 @@ def test_ndjson_and_csv(site: Site, gateway: Any) -> None:
     nd = "\n".join(json.dumps(air(HOUR0 + i, 20.0)) for i in range(3)) + "\nnot json\n"
     out = post(gateway, nd, "application/x-ndjson").json()
     assert (out["accepted"], out["rejected"], out["rejected_by_reason"]) == (3, 1, {"malformed": 1})
-    csv_body = "device,quantity,time,value\nwl-001,level,%d,2.5\nwl-001,level,%d,3\nwl-001,level,%d\n" % (
-        HOUR0,
-        HOUR0 + 300,
-        HOUR0 + 600,
+    csv_body = (
+        f"device,quantity,time,value\nwl-001,level,{HOUR0},2.5\nwl-001,level,{HOUR0 + 300},3\n"
+        f"wl-001,level,{HOUR0 + 600}\n"
     )
     out = post(gateway, csv_body, "text/csv").json()
     assert (out["accepted"], out["rejected"]) == (2, 1)
-    assert list(Reading.objects.filter(device=site.water).values_list("value", flat=True).order_by("ts")) == [2.5, 3.0]
+    assert list(Reading.objects.filter(device=site.water).values_list("value", flat=True).order_by("ts")) == [
+        2.5,
+        3.0,
+    ]
 
 
 def test_device_token_posts_its_own_readings_only(site: Site, api_as: Any) -> None:
@@ -150,7 +161,7 @@ def test_duplicates_are_idempotent(site: Site, gateway: Any) -> None:
     body = [air(HOUR0 + 60 * i, 30.0) for i in range(5)]
     assert post(gateway, body).json()["accepted"] == 5
     before = snapshot()
-    again = body + [air(HOUR0 + 60, 99.0)]  # same second, other value: still the stored one
+    again = [*body, air(HOUR0 + 60, 99.0)]  # same second, other value: still the stored one
     out = post(gateway, again).json()
     assert (out["accepted"], out["duplicate"], out["rejected"]) == (0, 6, 0)
     after = snapshot()
@@ -169,8 +180,20 @@ def test_duplicates_within_a_batch_and_late_readings(site: Site, gateway: Any) -
         (HOUR0 + 600, 1.0),
         (HOUR0 + 1200, 3.0),
     ]
+    rollup_refresh()
     roll = HourlyRollup.objects.get(hour=HOUR0)
     assert (roll.n, roll.total, roll.vmin, roll.vmax) == (3, 8.0, 1.0, 4.0)
+    # a late reading of an hour already rolled up moves the device's rollup point back to that hour
+    site.air.refresh_from_db()
+    assert site.air.rollup_from == HOUR0
+    post(gateway, [air(HOUR0 + 3600, 7.0), air(HOUR0 + 7200, 8.0)])
+    rollup_refresh()
+    post(gateway, [air(HOUR0 + 60, 10.0)])
+    site.air.refresh_from_db()
+    assert site.air.rollup_from == HOUR0
+    rollup_refresh()
+    roll = HourlyRollup.objects.get(hour=HOUR0)
+    assert (roll.n, roll.total, roll.vmin, roll.vmax) == (4, 18.0, 1.0, 10.0)
 
 
 # ------------------------------------------------------------------------------------------------ rejected
