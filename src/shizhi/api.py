@@ -141,15 +141,21 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register_routers() -> None:
     from shizhi.ai.api import router as ai_router
     from shizhi.core.api import router as core_router
-    from shizhi.sensing.api import router as sensing_router
     from shizhi.hotline.api import public_router as hotline_public_router
     from shizhi.hotline.api import router as hotline_router
+    from shizhi.onething.api import router as onething_router
+    from shizhi.onething.promotion_api import router as onething_promotion_router
+    from shizhi.sensing.api import router as sensing_router
+    from shizhi.warning.api import router as warning_router
 
     api.add_router("/", core_router)
     api.add_router("/", hotline_router)
     api.add_router("/", hotline_public_router)
     api.add_router("/", ai_router)
+    api.add_router("/", warning_router)
     api.add_router("/", sensing_router)
+    api.add_router("/", onething_router)
+    api.add_router("/", onething_promotion_router)
 
 
 _register_routers()

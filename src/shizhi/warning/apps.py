@@ -8,3 +8,13 @@ class WarningConfig(AppConfig):
     name = "shizhi.warning"
     label = "warning"
     verbose_name = _("风险预警")
+
+    def ready(self) -> None:
+        from shizhi.core.permissions import register
+        from shizhi.hotline.signals import case_status_changed
+        from shizhi.warning.permissions import PERMISSIONS
+        from shizhi.warning.services import on_case_status_changed
+
+        register(PERMISSIONS)
+        # A sensor case answered or closed at the hotline resolves the alert that opened it.
+        case_status_changed.connect(on_case_status_changed, dispatch_uid="warning.alert_case_finished")

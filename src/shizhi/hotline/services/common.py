@@ -14,6 +14,7 @@ from shizhi.core.errors import InvalidState, NotFound, PermissionDenied, Validat
 from shizhi.core.models import Role, Unit, User
 from shizhi.core.permissions import actor_scope, has_perm
 from shizhi.hotline.models import Assignment, AssignmentStatus, Case, CaseEvent, CaseStatus
+from shizhi.hotline.signals import case_status_changed
 
 S = CaseStatus
 
@@ -185,6 +186,10 @@ def record(
         area_path=case.area_path,
         unit=unit or case.lead_unit,
     )
+    if status_from and status_from != case.status:
+        case_status_changed.send(
+            sender=Case, case=case, status_from=status_from, status_to=case.status, actor=actor
+        )
     return event
 
 
