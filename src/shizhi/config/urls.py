@@ -21,5 +21,8 @@ urlpatterns = [
     path("open311/v2/", include("shizhi.hotline.open311_urls")),
     path("hotline/", include("shizhi.hotline.urls")),
     path("ai/", include("shizhi.ai.urls")),
+    path("onething/", include("shizhi.onething.urls")),
+    path("sensing/", include("shizhi.sensing.urls")),
+    path("warning/", include("shizhi.warning.urls")),
     path("", include("shizhi.cockpit.urls")),
 ]
