@@ -366,7 +366,7 @@ def _ensure_units(rng: random.Random, city: Area) -> int:
         )
         for code, name, short, kind, duty in wanted.values()
     ]
-    units_import(actor=None, rows=rows)
+    units_import(actor=None, rows=rows, now=DEMO_EPOCH)
     units = {u.code: u for u in Unit.objects.filter(code__in=list(wanted))}
     used = set(User.objects.exclude(mobile="").values_list("mobile", flat=True))
     password = demo_password_hash()

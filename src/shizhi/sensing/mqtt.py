@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -55,7 +55,9 @@ log = logging.getLogger(__name__)
 DEFAULT_PREFIX = "shizhi"
 DEFAULT_CLIENT_ID = "shizhi-ingest"
 QOS = 1
-RECEIVE_MAXIMUM_LIMIT = 65535  # MQTT 5: the most unacknowledged QoS 1 messages a client can ask the broker for
+RECEIVE_MAXIMUM_LIMIT = (
+    65535  # MQTT 5: the most unacknowledged QoS 1 messages a client can ask the broker for
+)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 _FAILED = object()  # a batch failed for another reason than a database outage
 
@@ -241,7 +243,9 @@ class ListenerOptions:
     batch_wait: float = 0.2  # ... or its first message waited this long (seconds) ...
     linger: float = 0.02  # ... or nothing arrived for this long (seconds)
     receive_maximum: int = 10_000  # unacknowledged messages the broker may send us (MQTT 5)
-    session_expiry: int = 7 * 24 * 3600  # seconds the broker keeps the session (and its queue) while we are away
+    session_expiry: int = (
+        7 * 24 * 3600
+    )  # seconds the broker keeps the session (and its queue) while we are away
     keepalive: int = 30
     detect: bool = True
     report_every: float = 10.0  # seconds between progress lines (0: none)
@@ -278,9 +282,7 @@ class ListenerStats:
             self.rejected_by_reason[k] = self.rejected_by_reason.get(k, 0) + v
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            k: v for k, v in self.__dict__.items() if k not in ("first_message_at", "last_commit_at")
-        }
+        return {k: v for k, v in self.__dict__.items() if k not in ("first_message_at", "last_commit_at")}
 
 
 @dataclass
@@ -292,6 +294,19 @@ class _Incoming:
     generation: int  # the connection it came on
     dup: bool
     records: list[Any] = field(default_factory=list)
+
+
+def _flush_device_stats() -> None:
+    """Write the per-device counters the pipe keeps in memory for a moment (if it does), before letting go."""
+    from shizhi.sensing import ingest
+
+    stats = getattr(ingest, "DEVICE_STATS", None)
+    if stats is None:
+        return
+    try:
+        stats.flush()
+    except Exception:  # the counters are not worth a failed shutdown; readings are all committed
+        log.exception("device counters not written at shutdown")
 
 
 def payload_records(payload: bytes) -> list[Any]:
@@ -318,9 +333,7 @@ class Listener:
     ``run(stop)`` blocks until ``stop`` is set (or a fatal error), then stores and acknowledges the batch in hand
     and disconnects. It runs in the calling thread, which is the only one that uses the database."""
 
-    def __init__(
-        self, options: ListenerOptions, *, write: Callable[[str], None] | None = None
-    ) -> None:
+    def __init__(self, options: ListenerOptions, *, write: Callable[[str], None] | None = None) -> None:
         self.o = options
         self.write = write or (lambda line: log.info("%s", line))
         self.stats = ListenerStats()
@@ -332,22 +345,25 @@ class Listener:
         self._filter = topic_filter(options.prefix)
 
     # -- paho's network thread: only queue what arrives ------------------------------------------------------
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
-            self.write(f"mqtt: broker {self.o.broker} refused the connection: {reason}")
+            self.write(f"MQTT服务器 {self.o.broker} 拒绝连接：{reason}")
             return
         self.stats.connects += 1
         present = bool(getattr(flags, "session_present", False))
         self.write(
-            f"mqtt: connected to {self.o.broker} as {self.o.client_id} "
-            f"({'session resumed' if present else 'new session'})"
+            f"已连接MQTT服务器 {self.o.broker}，客户端 {self.o.client_id}"
+            f"（{'恢复原会话' if present else '新会话'}），订阅 {self._filter}"
         )
         client.subscribe(self._filter, qos=QOS)
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
         if any(r.is_failure for r in reasons):
-            self.write(f"mqtt: subscription to {self._filter} refused: {reasons}")
+            self.write(f"MQTT服务器拒绝订阅 {self._filter}：{reasons}")
             return
+        self.write(f"订阅已生效：{self._filter}（QoS {QOS}）")
         self.subscribed.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
@@ -356,7 +372,7 @@ class Listener:
         self._generation += 1
         self.subscribed.clear()
         if not self._stop.is_set():
-            self.write(f"mqtt: disconnected ({reason}); reconnecting")
+            self.write(f"与MQTT服务器断开（{reason}），正在重连")
 
     def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._queue.put(
@@ -391,6 +407,7 @@ class Listener:
         finally:
             client.disconnect()
             client.loop_stop()
+            _flush_device_stats()
             connection.close()
         return self.stats
 
@@ -444,9 +461,8 @@ class Listener:
         s = self.stats
         rate = (s.readings - before[1]) / seconds if seconds > 0 else 0.0
         self.write(
-            f"mqtt: {s.messages:,} messages, {s.readings:,} readings in; {s.accepted:,} stored, "
-            f"{s.duplicate:,} duplicates, {s.rejected:,} quarantined; {rate:,.0f} readings/s; "
-            f"{s.batches:,} batches, {s.acked:,} acked"
+            f"已收 {s.messages:,} 条消息、{s.readings:,} 个读数：入库 {s.accepted:,}，重复 {s.duplicate:,}，"
+            f"隔离 {s.rejected:,}；{rate:,.0f} 读数/秒；{s.batches:,} 批，已确认 {s.acked:,} 条消息"
         )
         return (s.messages, s.readings)
 
@@ -491,7 +507,7 @@ class Listener:
                 return self._ingest(batch)
             except TRANSIENT_ERRORS as exc:
                 self.stats.failures += 1
-                self.write(f"mqtt: the database is not answering ({exc}); retrying in {delay:.1f} s")
+                self.write(f"数据库无响应（{exc}），{delay:.1f} 秒后重试")
             except Exception:
                 self.stats.failures += 1
                 attempts += 1
@@ -505,7 +521,7 @@ class Listener:
 
     def _poisoned(self, m: _Incoming) -> IngestResult | None:
         """Quarantine a message that the pipe cannot take as its raw text (malformed), and say so."""
-        self.write(f"mqtt: a message from {m.device or '?'} made the pipe fail; quarantined as text")
+        self.write(f"设备 {m.device or '?'} 的一条消息无法处理，已按原文隔离")
         self.stats.poisoned += 1
         m.records = [m.payload.decode("utf-8", "replace")]
         outcome = self._try([m])
@@ -565,14 +581,3 @@ def wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.02) 
             return True
         time.sleep(poll)
     return condition()
-
-
-def count_readings(records: Iterable[Any]) -> int:
-    """Readings in a list of records (a ``values`` record holds one per quantity)."""
-    n = 0
-    for r in records:
-        if isinstance(r, dict) and "quantity" not in r and isinstance(r.get("values"), dict) and r["values"]:
-            n += len(r["values"])
-        else:
-            n += 1
-    return n

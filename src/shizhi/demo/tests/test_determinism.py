@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,10 +38,17 @@ def seed_fresh_database(folder: Path, seed: int, hash_seed: str) -> dict[str, li
     with sqlite3.connect(database) as connection:
         tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {
-            table: connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
+            table: _rows(connection, table)
             for table in sorted(tables)
             if table not in SKIPPED_TABLES and not table.startswith("sqlite_")
         }
+
+
+def _rows(connection: sqlite3.Connection, table: str) -> list[Any]:
+    try:
+        return connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
+    except sqlite3.OperationalError:  # a WITHOUT ROWID table (sensing readings): in primary-key order
+        return connection.execute(f'SELECT * FROM "{table}"').fetchall()
 
 
 @pytest.mark.slow
