@@ -57,6 +57,15 @@ class QuantityRule:
     code: str
     config: ThresholdConfig | None  # None: no warning thresholds for this quantity
 
+    @property
+    def quiet_below(self) -> float | None:
+        """For a rule at level 0 with nothing pending, readings on the quiet side of this value change nothing
+        (the first entry line; for ``below`` rules the sign is turned, see :func:`score_inline`)."""
+        if self.config is None:
+            return None
+        first = next(t for t in self.config.thresholds if t is not None)
+        return first if self.config.direction == "above" else -first
+
 
 class _Facts:
     """Per process: quantity rules and device status by id (cleared with the ingestion catalogue)."""
@@ -137,8 +146,14 @@ def score_inline(new: dict[tuple[int, int], list[tuple[int, float]]], now: datet
             continue
         rule = rules[key]
         before = (rule.level, rule.pending)
+        qr = qrules[key[1]]
+        quiet = qr.quiet_below
+        sign = 1.0 if qr.config is not None and qr.config.direction == "above" else -1.0
         for t, v in new[key]:
             if t <= rule.last_ts:  # type: ignore[attr-defined]
+                continue
+            if not rule.level and quiet is not None and sign * v < quiet:
+                rule.last_ts = t  # type: ignore[attr-defined]  # the usual reading: nothing to do
                 continue
             level = rule.level
             score = rule.update(t, v)
@@ -247,15 +262,19 @@ class DetectionReport:
 class AnomalyWatch:
     """The anomaly detectors of every watched series, kept in memory between rounds and checkpointed."""
 
-    def __init__(self) -> None:
+    def __init__(self, device_ids: set[int] | None = None) -> None:
         self.series: dict[tuple[int, int], _Series] = {}
         self.last_checkpoint = time.monotonic()
+        self.device_ids = device_ids  # None: every device whose type has an anomaly profile
 
     def _watched(self) -> list[tuple[int, int, str, str, int | None]]:
         """(device, quantity, quantity code, profile, newest reading) of devices whose type has an anomaly
         profile."""
         out = []
-        devices = Device.objects.exclude(device_type__anomaly_profile="").values_list(
+        watched = Device.objects.exclude(device_type__anomaly_profile="")
+        if self.device_ids is not None:
+            watched = watched.filter(id__in=self.device_ids)
+        devices = watched.values_list(
             "id", "device_type_id", "device_type__anomaly_profile", "last_reading_ts", "status"
         )
         quantities: dict[int, list[tuple[int, str]]] = {}

@@ -69,7 +69,7 @@ class PayloadError(ApplicationError):
 
 
 # ---------------------------------------------------------------------------------------------- catalogue
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuantityInfo:
     id: int
     code: str
@@ -78,7 +78,7 @@ class QuantityInfo:
     watched: bool  # has warning thresholds: its new readings go to the inline rules
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceInfo:
     id: int
     code: str
@@ -355,7 +355,7 @@ def ingest_records(
     if not batch.received:
         return result
     with transaction.atomic():
-        stored = _store(batch)
+        stored = _store(batch, watch=detect)
         _quarantine(batch.rejects, source, now_dt)
         _count(batch, stored, now_dt)
         if detect and stored.watched:
@@ -425,19 +425,20 @@ class _Batch:
             if not (q.min_value <= v <= q.max_value) or ts > latest_ok or ts < earliest or restricted:
                 slow.append(index)
                 continue
-            row = (info.id, q.id, ts, v)
+            did = info.id
+            row = (did, q.id, ts, v)
             add(row)
             if q.watched:
                 watch(row)
-            st = per_device.get(info.id)
+            st = per_device.get(did)
             if st is None:
-                per_device[info.id] = [1, ts, ts]
+                per_device[did] = [1, ts, ts]
             else:
                 st[0] += 1
-                if ts < st[1]:
-                    st[1] = ts
-                elif ts > st[2]:
+                if ts > st[2]:
                     st[2] = ts
+                elif ts < st[1]:
+                    st[1] = ts
         return slow
 
     def accept(self, info: DeviceInfo, q: QuantityInfo, ts: int, v: float) -> None:
@@ -504,7 +505,8 @@ class _Batch:
 
     def one(self, index: int, r: Any, devices: dict[str, DeviceInfo]) -> None:
         if not isinstance(r, dict):
-            self.reject(index, RejectReason.MALFORMED, r)
+            # with a device token (or an MQTT topic) the sender is known: count it against that device
+            self.reject(index, RejectReason.MALFORMED, r, device_id=self.only)
             return
         code = r.get("device")
         qcode = r.get("quantity")
@@ -584,7 +586,7 @@ class _Stored:
     watched: dict[tuple[int, int], list[tuple[int, float]]]  # new readings of watched series, in time order
 
 
-def _store(batch: _Batch) -> _Stored:
+def _store(batch: _Batch, *, watch: bool = True) -> _Stored:
     """Insert the batch's valid readings. The usual case (no duplicates) is one ``executemany``; when the store
     reports fewer rows than were offered, the insert is rolled back to a savepoint and the batch is sorted out
     reading by reading (duplicates within the batch and against the store)."""
@@ -598,7 +600,7 @@ def _store(batch: _Batch) -> _Stored:
         inserted = _insert(cur, table, rows)
         if inserted == len(rows):
             transaction.savepoint_commit(sid)
-            return _Stored(inserted, {}, _by_series(batch.watched))
+            return _Stored(inserted, {}, _by_series(batch.watched) if watch else {})
         transaction.savepoint_rollback(sid)
         return _store_carefully(cur, table, batch)
 
@@ -802,6 +804,9 @@ class DeviceStats:
     def flush(self) -> int:
         """Write what is pending now (its own transaction unless inside one)."""
         with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             batch, seen = self._take()
         if batch:
             with transaction.atomic():
