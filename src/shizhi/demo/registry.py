@@ -12,6 +12,7 @@ class SeedOptions:
     scale: str
     seed: int
     messages: str | None = None  # a folder of real citizen messages (e.g. ../shared/data/teddy2020)
+    air: str | None = None  # Beijing air-quality station files (e.g. ../shared/data/beijing_air)
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,11 @@ def extend_demo(step: Callable[[SeedOptions], SeedOutcome]) -> None:
 def _demo(options: SeedOptions) -> SeedOutcome:
     from django.db import transaction
 
+    from shizhi.demo.clock import demo_clock, demo_now
     from shizhi.demo.services import demo_logins, format_logins, seed_demo
 
-    with transaction.atomic():  # all or nothing, extensions included
+    # All or nothing, extensions included; every step stamps its rows with the demo's "now".
+    with transaction.atomic(), demo_clock(demo_now()):
         report = seed_demo(scale=options.scale, seed=options.seed)
         parts = [report.summary()]
         created = report.created

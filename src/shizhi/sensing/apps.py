@@ -36,3 +36,7 @@ class SensingConfig(AppConfig):
         except ImportError:  # pages not built yet
             return
         register_navigation()
+
+        from shizhi.sensing.demo_data import register_demo
+
+        register_demo()  # after the hotline's cases (INSTALLED_APPS order): alerts open cases

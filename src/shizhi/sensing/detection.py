@@ -46,6 +46,8 @@ log = logging.getLogger("shizhi.sensing.detection")
 
 ANOMALY_SCORE = 0.5  # report a reading whose tail probability is below 1e-5 (score 0.5) as an anomaly
 ANOMALY_HIGH = 0.8  # ... and as a yellow (level 2) one below 1e-8
+# The stuck test is sequential and stops at its own alpha (1e-4, score 0.4): a stuck run that reaches it is reported.
+STUCK_SCORE = 0.4
 CHECKPOINT_SECONDS = 60.0
 THRESHOLD = "threshold"
 ANOMALY = "anomaly"
@@ -91,11 +93,20 @@ def forget_facts(**_: Any) -> None:
 
 
 def threshold_config(q: Quantity) -> ThresholdConfig | None:
+    """The warning rule of a quantity: its entry lines, direction and margin, and from its device type's
+    ``config`` how many readings in a row must be below a level's hold line before stepping down
+    (``clear_after``, default 1)."""
     if not q.thresholds:
         return None
     try:
+        clear_after = int((q.device_type.config or {}).get("clear_after", 1))
         return ThresholdConfig.from_dict(
-            {"thresholds": q.thresholds, "direction": q.direction, "margin": q.margin}
+            {
+                "thresholds": q.thresholds,
+                "direction": q.direction,
+                "margin": q.margin,
+                "clear_after": clear_after,
+            }
         )
     except (ValueError, TypeError):
         log.warning("quantity %s has invalid thresholds %r; no warning levels", q.pk, q.thresholds)
@@ -106,7 +117,7 @@ def _quantity_rules(ids: set[int]) -> dict[int, QuantityRule]:
     known = FACTS.quantities
     missing = ids - set(known)
     if missing:
-        for q in Quantity.objects.filter(id__in=missing):
+        for q in Quantity.objects.filter(id__in=missing).select_related("device_type"):
             known[q.id] = QuantityRule(q.code, threshold_config(q))
     return known
 
@@ -332,7 +343,9 @@ class AnomalyWatch:
             hits: list[tuple[int, float, Any]] = []
             for t, v in rows:
                 score = s.detector.update(t, v)
-                if score.anomaly_score >= ANOMALY_SCORE:
+                if score.anomaly_score >= ANOMALY_SCORE or (
+                    score.kind == "stuck" and score.anomaly_score >= STUCK_SCORE
+                ):
                     hits.append((t, v, score))
             s.last_ts = rows[-1][0]
             s.dirty = True

@@ -2,7 +2,8 @@
 
 Ranges are what the instrument can physically report (a value outside is a fault, not an event); thresholds are
 the entry lines of the four warning levels 蓝/黄/橙/红. Air: the PM2.5 and PM10 lines are the upper bounds of the
-AQI bands 良/轻度/中度/重度 of HJ 633-2012 (75/115/150/250 and 150/250/350/420 µg/m³); noise: 55/65/70/80 dB(A)
+AQI bands 良/轻度/中度/重度 of HJ 633-2012 (75/115/150/250 and 150/250/350/420 µg/m³), with a 10 (20) µg/m³
+hysteresis margin and three hours below before a level steps down; noise: 55/65/70/80 dB(A)
 around the GB 3096-2008 limits; water level and gas: illustrative lines for a demo site, set per device type in
 practice. A city edits them on the device type (admin), not here.
 """
@@ -49,8 +50,8 @@ DEFAULT_TYPES: tuple[TypeSpec, ...] = (
         "hourly",
         3,
         (
-            QuantitySpec("pm25", "PM2.5", "µg/m³", 0, 2000, (75, 115, 150, 250), margin=5),
-            QuantitySpec("pm10", "PM10", "µg/m³", 0, 3000, (150, 250, 350, 420), margin=10),
+            QuantitySpec("pm25", "PM2.5", "µg/m³", 0, 2000, (75, 115, 150, 250), margin=10),
+            QuantitySpec("pm10", "PM10", "µg/m³", 0, 3000, (150, 250, 350, 420), margin=20),
             QuantitySpec("so2", "二氧化硫", "µg/m³", 0, 2000),
             QuantitySpec("no2", "二氧化氮", "µg/m³", 0, 1000),
             QuantitySpec("co", "一氧化碳", "µg/m³", 0, 20000),
@@ -61,6 +62,8 @@ DEFAULT_TYPES: tuple[TypeSpec, ...] = (
             QuantitySpec("rain", "降水量", "mm", 0, 300),
             QuantitySpec("wspm", "风速", "m/s", 0, 75),
         ),
+        # hourly air readings wander around a line: a level steps down after three hours below its hold line
+        config={"clear_after": 3},
     ),
     TypeSpec(
         "noise",

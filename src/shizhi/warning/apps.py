@@ -18,3 +18,7 @@ class WarningConfig(AppConfig):
         register(PERMISSIONS)
         # A sensor case answered or closed at the hotline resolves the alert that opened it.
         case_status_changed.connect(on_case_status_changed, dispatch_uid="warning.alert_case_finished")
+
+        from shizhi.warning.nav import register_navigation
+
+        register_navigation()

@@ -252,6 +252,27 @@ def _auto_case(alert: Alert, device: Device, at: dt.datetime) -> None:
     if device.status == DeviceStatus.MAINTENANCE:
         _event(alert, EventKind.NOTE, at=at, note="设备维护中，未自动生成工单")
         return
+    # One incident, one case: another open alert of this device whose case is still being handled (the water
+    # level crossed its lines *and* the anomaly detector saw the jump) joins that case.
+    sibling = (
+        Alert.objects.filter(device_id=device.pk, status__in=OPEN_STATUSES, case__isnull=False)
+        .exclude(pk=alert.pk)
+        .exclude(case__status__in=(CaseStatus.REPLIED, CaseStatus.CLOSED, CaseStatus.MERGED))
+        .select_related("case")
+        .order_by("raised_at", "id")
+        .first()
+    )
+    if sibling is not None and sibling.case is not None:
+        status_from = alert.status
+        alert.case, alert.status = sibling.case, S.DISPATCHED
+        _save(alert, ["case", "status"])
+        _event(
+            alert, EventKind.NOTE, at=at, note=f"同一设备已有处置中的工单{sibling.case.number}，并入该工单"
+        )
+        _audit(
+            None, "case_join", alert, {"status": [status_from, S.DISPATCHED], "case": [None, sibling.case.pk]}
+        )
+        return
     category = _case_category(device.device_type.case_category_code)
     if category is None:
         _event(alert, EventKind.NOTE, at=at, note="设备类型未配置有效的工单分类，未自动生成工单")

@@ -139,7 +139,7 @@ def _nav_labels(response: Any) -> list[str]:
 
 def test_navigation_hides_audit_and_admin_from_a_citizen(client_for: Any) -> None:
     response = client_for("citizen").get("/")
-    assert _nav_labels(response) == ["首页", "行政区划", "承办单位", "接诉即办", "工作日历"]
+    assert _nav_labels(response) == ["首页", "行政区划", "承办单位", "接诉即办", "高效办成一件事", "工作日历"]
     hotline = response.context["nav_items"][3]
     assert [c["label"] for c in hotline["children"]] == ["我的诉求", "我要反映"]
 
@@ -151,7 +151,9 @@ def test_navigation_shows_audit_and_admin_to_an_admin(client_for: Any) -> None:
         "行政区划",
         "承办单位",
         "接诉即办",
+        "高效办成一件事",
         "分类模型",
+        "风险预警",
         "工作日历",
         "审计日志",
         "系统管理",

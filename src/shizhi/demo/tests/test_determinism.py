@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 # The audit events record the real time of seeding; sessions and applied migrations are not the demo's; the
 # geometry version is a random token by design (core.spatial); a trained model records when and how long it
 # trained (its demo predictions are tested in ai/tests).
+DEMO_NOW = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0).isoformat()
 SKIPPED_TABLES = {
     "core_auditevent",
     "django_session",
@@ -32,6 +34,8 @@ def seed_fresh_database(folder: Path, seed: int, hash_seed: str) -> dict[str, li
         "SHIZHI_DATA_DIR": str(folder),
         "PYTHONHASHSEED": hash_seed,
         "DJANGO_SETTINGS_MODULE": "shizhi.config.settings",
+        # the demo's "now" (else the start of the current hour: two seeds across an hour boundary would differ)
+        "SHIZHI_DEMO_NOW": DEMO_NOW,
     }
     for command in (["migrate", "-v0"], ["seed", "demo", "--scale", "small", "--seed", str(seed)]):
         subprocess.run([sys.executable, "-m", "shizhi", *command], env=env, check=True, capture_output=True)

@@ -64,6 +64,42 @@ def test_a_rising_water_level_raises_escalates_and_opens_a_case(site: Site) -> N
     assert [k for k, _ in levels(alert)][:2] == ["raised", "escalated"]
 
 
+def test_a_second_alert_of_the_same_incident_joins_the_open_case(site: Site) -> None:
+    from shizhi.warning.services import alert_signal
+
+    ingest(water([35]))  # orange: a case
+    first = Alert.objects.get()
+    at = datetime.fromtimestamp(T0 + 300, tz=UTC)
+    second = alert_signal(
+        device_id=site.water.pk,
+        quantity_id=site.quantity(site.water, "level").pk,
+        rule="anomaly:level",
+        level=2,
+        score=0.9,
+        kind="jump",
+        reason="sudden change",
+        value=35.0,
+        at=at,
+    )
+    assert second.pk != first.pk and second.case_id == first.case_id
+    assert Case.objects.count() == 1 and second.status == "dispatched"
+
+
+def test_a_frozen_sensor_is_reported(site: Site) -> None:
+    values = [round(40 + (i * 7919 % 13) / 4 + (i * 104729 % 7) / 10, 2) for i in range(400)]
+    values += [41.5] * 30  # the sensor freezes at an ordinary value
+    ingest(
+        [
+            {"device": "air-001", "quantity": "no2", "time": T0 + i * 3600, "value": v}
+            for i, v in enumerate(values)
+        ]
+    )
+    detect_pending(now=NOW)
+    alert = Alert.objects.get(rule="anomaly:no2")
+    assert alert.value == 41.5
+    assert alert.valid_from >= datetime.fromtimestamp(T0 + 400 * 3600, tz=UTC)
+
+
 def test_hysteresis_and_clearing(site: Site) -> None:
     ingest(water([12]))  # blue
     ingest(water([9], start=T0 + 300))  # within the 2 cm margin of the blue line: still blue

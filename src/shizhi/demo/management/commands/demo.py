@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
         parser.add_argument("--messages", default=None, help="真实市民留言所在目录，代替生成的留言")
+        parser.add_argument("--air", default=None, help="北京空气质量数据所在目录，代替合成的空气质量读数")
         parser.add_argument("--no-serve", action="store_true", help="只准备数据，不启动服务")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -26,6 +27,8 @@ class Command(BaseCommand):
         seed_args = ["seed", "demo", "--scale", options["scale"], "--seed", str(options["seed"])]
         if options["messages"]:
             seed_args += ["--messages", options["messages"]]
+        if options["air"]:
+            seed_args += ["--air", options["air"]]
         call_command(*seed_args, stdout=self.stdout)
         if not options["no_serve"]:
             self.stdout.write("")

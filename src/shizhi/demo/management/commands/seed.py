@@ -25,6 +25,11 @@ class Command(BaseCommand):
             default=None,
             help="真实市民留言所在目录（如 ../shared/data/teddy2020），代替生成的留言",
         )
+        parser.add_argument(
+            "--air",
+            default=None,
+            help="北京空气质量数据所在目录（如 ../shared/data/beijing_air），代替合成的空气质量读数",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["dataset"]
@@ -37,7 +42,9 @@ class Command(BaseCommand):
         try:
             with change_context(origin="cli"):
                 outcome = dataset.run(
-                    SeedOptions(scale=scale, seed=options["seed"], messages=options["messages"])
+                    SeedOptions(
+                        scale=scale, seed=options["seed"], messages=options["messages"], air=options["air"]
+                    )
                 )
         except ApplicationError as exc:
             raise CommandError(f"生成失败，未做任何改动: {exc.message} {exc.details or ''}".rstrip()) from exc
