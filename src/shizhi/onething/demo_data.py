@@ -31,7 +31,7 @@ from django.utils import timezone
 from shizhi.core import workcalendar
 from shizhi.core.audit import audit_record
 from shizhi.core.models import Area, AreaLevel, Role, Unit, UnitKind, User
-from shizhi.core.services import RoleIn, UnitRow, units_import, users_import
+from shizhi.core.services import ContactIn, RoleIn, UnitRow, units_import, users_import
 from shizhi.demo import names
 from shizhi.demo.registry import SeedOptions, SeedOutcome, extend_demo
 from shizhi.demo.scales import CITY_CODE, CITY_NAME
@@ -353,6 +353,10 @@ def _ensure_units(rng: random.Random, city: Area) -> int:
             wanted[spec[0]] = spec
     if not wanted:
         return 0
+    from shizhi.core.models import UnitContact
+
+    used = set(User.objects.exclude(mobile="").values_list("mobile", flat=True))
+    used |= set(UnitContact.objects.exclude(mobile="").values_list("mobile", flat=True))
     rows = [
         UnitRow(
             code=code,
@@ -363,12 +367,14 @@ def _ensure_units(rng: random.Random, city: Area) -> int:
             responsibilities=duty,
             phone=f"0576-8{rng.randint(1000000, 9999999)}",
             address=f"{CITY_NAME}市民大道1号市民中心",
+            contacts=[
+                ContactIn(name=names.person_name(rng), title="联络员", mobile=mobile(rng, used), is_primary=True)
+            ],
         )
         for code, name, short, kind, duty in wanted.values()
     ]
     units_import(actor=None, rows=rows, now=DEMO_EPOCH)
     units = {u.code: u for u in Unit.objects.filter(code__in=list(wanted))}
-    used = set(User.objects.exclude(mobile="").values_list("mobile", flat=True))
     password = demo_password_hash()
     users: list[tuple[User, Sequence[RoleIn]]] = []
     for code in wanted:
