@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -108,6 +108,21 @@ def _event(
         area_path=application.area_path,
         unit=subtask.unit if subtask is not None else None,
     )
+
+
+def _save_numbered(application: Application, now: dt.datetime, attempts: int = 5) -> None:
+    """Save with the day's next number. Two submissions at the same moment (PostgreSQL lets both read the same
+    highest number) clash on the unique number: the loser takes the next one."""
+    for attempt in range(attempts):
+        application.number = next_number(now)
+        try:
+            with transaction.atomic():
+                application.save(force_insert=True)
+            return
+        except IntegrityError:
+            application.pk = None
+            if attempt == attempts - 1:
+                raise
 
 
 def next_number(now: dt.datetime) -> str:
@@ -206,8 +221,7 @@ def application_submit(*, actor: User | None, data: ApplicationIn) -> Applicatio
 
     now = timezone.now()
     days, _ = critical_path(specs)
-    application = Application.objects.create(
-        number=next_number(now),
+    application = Application(
         item=item,
         version=version,
         applicant=actor if actor is not None and actor.pk else None,
@@ -225,6 +239,7 @@ def application_submit(*, actor: User | None, data: ApplicationIn) -> Applicatio
         submitted_at=now,
         due_at=workcalendar.add_working_days(now, days),
     )
+    _save_numbered(application, now)
     for key, entry in entries.items():
         upload = data.uploads.get(key)
         if upload is not None:
