@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from shizhi.core.errors import ApplicationError, ValidationFailed
@@ -22,17 +22,17 @@ from shizhi.onething.models import Application, ApplicationMaterial, Application
 from shizhi.onething.views.common import actor, query_without_page, staff_page, text, window
 
 EVENT_WORDS = {
-    "submit": "提交申请",
-    "accept": "受理",
-    "complete": "办结",
-    "reject": "不予办理",
-    "ready": "前置事项已办结，可以受理",
-    "promise": "容缺受理",
-    "supply": "补交材料",
-    "withdraw": "撤回申请",
-    "rate": "评价",
-    "status": "状态变更",
-    "cancel_rest": "其余事项取消",
+    "submit": gettext_noop("提交申请"),
+    "accept": gettext_noop("受理"),
+    "complete": gettext_noop("办结"),
+    "reject": gettext_noop("不予办理"),
+    "ready": gettext_noop("前置事项已办结，可以受理"),
+    "promise": gettext_noop("容缺受理"),
+    "supply": gettext_noop("补交材料"),
+    "withdraw": gettext_noop("撤回申请"),
+    "rate": gettext_noop("评价"),
+    "status": gettext_noop("状态变更"),
+    "cancel_rest": gettext_noop("其余事项取消"),
 }
 
 

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
 from shizhi.core.errors import ApplicationError
@@ -22,10 +22,10 @@ from shizhi.onething.views.common import actor, chart_words, public_page, staff_
 
 BADGES = (
     # metric key, badge word
-    ("steps", "减环节"),
-    ("materials", "减材料"),
-    ("time_days", "减时限"),
-    ("trips", "减跑动"),
+    ("steps", gettext_noop("减环节")),
+    ("materials", gettext_noop("减材料")),
+    ("time_days", gettext_noop("减时限")),
+    ("trips", gettext_noop("减跑动")),
 )
 
 
