@@ -368,7 +368,9 @@ def _ensure_units(rng: random.Random, city: Area) -> int:
             phone=f"0576-8{rng.randint(1000000, 9999999)}",
             address=f"{CITY_NAME}市民大道1号市民中心",
             contacts=[
-                ContactIn(name=names.person_name(rng), title="联络员", mobile=mobile(rng, used), is_primary=True)
+                ContactIn(
+                    name=names.person_name(rng), title="联络员", mobile=mobile(rng, used), is_primary=True
+                )
             ],
         )
         for code, name, short, kind, duty in wanted.values()
