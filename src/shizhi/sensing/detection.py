@@ -260,23 +260,34 @@ class DetectionReport:
     readings: int = 0
     anomalies: int = 0
     offline: int = 0
+    hours: int = 0  # hourly rollups written
     seconds: float = 0.0
 
     def text(self) -> str:
         rate = self.readings / self.seconds if self.seconds else 0.0
         return (
             f"检测 {self.series} 条序列、{self.readings} 个读数（{rate:,.0f} 个/秒），"
-            f"异常 {self.anomalies} 次，新离线设备 {self.offline} 台"
+            f"异常 {self.anomalies} 次，新离线设备 {self.offline} 台，写入小时汇总 {self.hours} 条"
         )
 
 
 class AnomalyWatch:
     """The anomaly detectors of every watched series, kept in memory between rounds and checkpointed."""
 
-    def __init__(self, device_ids: set[int] | None = None) -> None:
+    def __init__(
+        self,
+        device_ids: set[int] | None = None,
+        *,
+        partition: tuple[int, int] | None = None,
+        housekeeping: bool = True,
+    ) -> None:
         self.series: dict[tuple[int, int], _Series] = {}
         self.last_checkpoint = time.monotonic()
         self.device_ids = device_ids  # None: every device whose type has an anomaly profile
+        # (k, n): this watch scores the devices whose id is k modulo n (one of n worker processes)
+        self.partition = partition
+        # the offline check and the rollup refresh: in one worker only
+        self.housekeeping = housekeeping
 
     def _watched(self) -> list[tuple[int, int, str, str, int | None]]:
         """(device, quantity, quantity code, profile, newest reading) of devices whose type has an anomaly
@@ -291,8 +302,9 @@ class AnomalyWatch:
         quantities: dict[int, list[tuple[int, str]]] = {}
         for q in Quantity.objects.values_list("id", "code", "device_type_id"):
             quantities.setdefault(q[2], []).append((q[0], q[1]))
+        part = self.partition
         for dev_id, type_id, profile, newest, status in devices:
-            if status == DeviceStatus.MAINTENANCE:
+            if status == DeviceStatus.MAINTENANCE or (part is not None and dev_id % part[1] != part[0]):
                 continue
             for qid, code in quantities.get(type_id, []):
                 out.append((dev_id, qid, code, profile, newest))
@@ -366,7 +378,11 @@ class AnomalyWatch:
                             value=v,
                             at=datetime.fromtimestamp(t, tz=UTC),
                         )
-        report.offline = mark_offline(now or timezone.now())
+        if self.housekeeping:
+            from shizhi.sensing.rollups import rollup_refresh
+
+            report.offline = mark_offline(now or timezone.now())
+            report.hours = rollup_refresh()
         if time.monotonic() - self.last_checkpoint >= CHECKPOINT_SECONDS:
             self.checkpoint()
         report.seconds = time.monotonic() - started
@@ -447,15 +463,22 @@ def detect_pending(watch: AnomalyWatch | None = None, *, now: datetime | None = 
 
 
 def run_detection(
-    *, follow: bool = False, interval: float = 5.0, write: Callable[[str], None] = print
+    *,
+    follow: bool = False,
+    interval: float = 5.0,
+    write: Callable[[str], None] = print,
+    partition: tuple[int, int] | None = None,
 ) -> None:
-    """``shizhi sensing detect``: one round, or with ``follow`` a round every ``interval`` seconds until stopped."""
-    watch = AnomalyWatch()
+    """``shizhi sensing detect``: one round, or with ``follow`` a round every ``interval`` seconds until stopped.
+    With ``partition`` (k, n) this process scores the devices whose id is k modulo n; worker 0 also marks silent
+    devices offline and refreshes the rollups (``shizhi sensing detect --workers n`` starts the n processes)."""
+    watch = AnomalyWatch(partition=partition, housekeeping=partition is None or partition[0] == 0)
+    prefix = f"[{partition[0] + 1}/{partition[1]}] " if partition else ""
     try:
         while True:
             report = watch.run_once()
             if report.readings or report.offline or not follow:
-                write(report.text())
+                write(prefix + report.text())
             if not follow:
                 break
             time.sleep(interval)

@@ -60,8 +60,8 @@ def rollup_refresh(*, device_ids: list[int] | None = None) -> int:
             cur.execute(f"DELETE FROM {rt} WHERE device_id = %s AND hour >= %s", [dev_id, begin])
             cur.execute(
                 f"INSERT INTO {rt} (device_id, quantity_id, hour, n, total, vmin, vmax)"
-                f" SELECT device_id, quantity_id, ts - (ts % {HOUR}), COUNT(*), SUM(value), MIN(value), MAX(value)"
-                f" FROM {t} WHERE device_id = %s AND ts >= %s GROUP BY device_id, quantity_id, ts - (ts % {HOUR})",
+                f" SELECT device_id, quantity_id, ts - (ts %% {HOUR}), COUNT(*), SUM(value), MIN(value), MAX(value)"
+                f" FROM {t} WHERE device_id = %s AND ts >= %s GROUP BY device_id, quantity_id, ts - (ts %% {HOUR})",
                 [dev_id, begin],
             )
             written += max(cur.rowcount, 0)
@@ -100,9 +100,9 @@ def hourly(*, device: Device, quantity_id: int, start: int, end: int, limit: int
     if end > split:
         with connection.cursor() as cur:
             cur.execute(
-                f"SELECT ts - (ts % {HOUR}), COUNT(*), SUM(value), MIN(value), MAX(value) FROM {_t(Reading)}"
+                f"SELECT ts - (ts %% {HOUR}), COUNT(*), SUM(value), MIN(value), MAX(value) FROM {_t(Reading)}"
                 " WHERE device_id = %s AND quantity_id = %s AND ts >= %s AND ts < %s"
-                f" GROUP BY ts - (ts % {HOUR}) ORDER BY 1",
+                f" GROUP BY ts - (ts %% {HOUR}) ORDER BY 1",
                 [device.pk, quantity_id, max(split, start - start % HOUR), end],
             )
             out += [HourPoint(h, n, total / n, lo, hi) for h, n, total, lo, hi in cur.fetchall()]

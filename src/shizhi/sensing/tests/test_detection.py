@@ -216,3 +216,27 @@ def test_detect_pending_round(site: Site) -> None:
     assert SeriesState.objects.filter(detector="anomaly").count() == 1
     again = detect_pending(now=NOW)
     assert again.readings == 0
+
+
+def test_workers_share_the_devices_and_score_as_one(site: Site) -> None:
+    from shizhi.sensing.models import HourlyRollup
+
+    ingest(seasonal(50))
+    ingest(
+        [
+            {"device": "wl-001", "quantity": "level", "time": T0 + i * 300, "value": 3 + (i % 5) / 10}
+            for i in range(60)
+        ]
+    )
+    DeviceType.objects.filter(code="water_level").update(anomaly_profile="default")
+    one = AnomalyWatch()
+    one.run_once(now=NOW)
+    alone = {k: s.detector.state() for k, s in one.series.items()}
+    assert HourlyRollup.objects.exists()  # the round refreshed the rollups
+    first = AnomalyWatch(partition=(0, 2), housekeeping=True)
+    second = AnomalyWatch(partition=(1, 2), housekeeping=False)
+    first.run_once(now=NOW)
+    second.run_once(now=NOW)
+    assert not set(first.series) & set(second.series)
+    together = {k: s.detector.state() for w in (first, second) for k, s in w.series.items()}
+    assert together == alone

@@ -4,7 +4,7 @@
         [--batch 2000] [--wait-ms 200] [--report 10] [--inflight 10000] [--session-expiry 604800] [--no-detect]
     shizhi sensing replay FILE... [--format auto|csv|ndjson|beijing] [--speed X] [--via direct|http|mqtt]
         [--url URL] [--token T] [--batch 1000] [--start T] [--end T] [--limit N] [--no-detect] [--json OUT]
-    shizhi sensing detect [--follow] [--interval 60]
+    shizhi sensing detect [--follow] [--interval 60] [--workers N]
 
 Each action is a :class:`Action` in :data:`ACTIONS` (name, help, arguments, handler): add one there to add a
 subcommand. The work is in :mod:`shizhi.sensing.mqtt`, :mod:`shizhi.sensing.replay` and
@@ -266,6 +266,10 @@ def _local(ts: int | None) -> str:
 def _detect_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--follow", action="store_true", help="持续运行：每隔 --interval 秒检测一次")
     p.add_argument("--interval", type=float, default=60.0, help="两次检测间隔秒数（默认 60）")
+    p.add_argument(
+        "--workers", type=int, default=1, help="并行检测进程数：按设备分片，每个进程一个CPU核（默认 1）"
+    )
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # "k/n": one worker of --workers n
 
 
 def _detect(cmd: BaseCommand, o: dict[str, Any]) -> None:
@@ -275,6 +279,20 @@ def _detect(cmd: BaseCommand, o: dict[str, Any]) -> None:
         raise CommandError(f"预警检测模块不可用：{exc}") from exc
     if o["interval"] <= 0:
         raise CommandError("--interval 须为正数")
+    if o["workers"] < 1:
+        raise CommandError("--workers 须为正整数")
+    if o["workers"] > 1 and not o["worker"]:
+        _detect_workers(cmd, o)
+        return
+    partition = None
+    if o["worker"]:
+        try:
+            k, n = (int(x) for x in str(o["worker"]).split("/"))
+        except ValueError as exc:
+            raise CommandError("--worker 应为 k/n") from exc
+        if not 0 <= k < n:
+            raise CommandError("--worker 应为 k/n，0 <= k < n")
+        partition = (k, n)
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # run_detection saves the detectors' states on the way out
@@ -283,12 +301,35 @@ def _detect(cmd: BaseCommand, o: dict[str, Any]) -> None:
     try:
         with change_context(origin="cli"):
             run_detection(
-                follow=o["follow"], interval=o["interval"], write=lambda line: cmd.stdout.write(line)
+                follow=o["follow"],
+                interval=o["interval"],
+                write=lambda line: cmd.stdout.write(line),
+                partition=partition,
             )
     except KeyboardInterrupt:
         cmd.stdout.write("预警检测已停止")
     finally:
         _restore_signals(previous)
+
+
+def _detect_workers(cmd: BaseCommand, o: dict[str, Any]) -> None:
+    """Start ``--workers`` processes, each scoring its share of the devices; stop them all together."""
+    import subprocess
+    import sys
+
+    n = int(o["workers"])
+    base = [sys.executable, "-m", "shizhi", "sensing", "detect", "--interval", str(o["interval"])]
+    if o["follow"]:
+        base.append("--follow")
+    procs = [subprocess.Popen([*base, "--worker", f"{k}/{n}"]) for k in range(n)]
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        codes = [p.wait() for p in procs]
+    if any(codes):
+        raise CommandError(f"检测进程退出码：{codes}")
 
 
 ACTIONS: list[Action] = [
