@@ -70,7 +70,9 @@ def test_a_batch_is_stored_and_rolled_up(site: Site, gateway: Any) -> None:
     assert hourly(device=site.air, quantity_id=pm25.pk, start=HOUR0, end=HOUR0 + 7200) == expected
     rollup_refresh()
     stored = list(
-        HourlyRollup.objects.filter(device=site.air).values_list("hour", "n", "total", "vmin", "vmax")
+        HourlyRollup.objects.filter(device=site.air)
+        .order_by("hour")
+        .values_list("hour", "n", "total", "vmin", "vmax")
     )
     assert stored == [(HOUR0, 6, 75.0, 10.0, 15.0), (HOUR0 + 3600, 2, 33.0, 16.0, 17.0)]
     site.air.refresh_from_db()
