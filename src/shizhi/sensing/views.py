@@ -9,13 +9,10 @@ scripts show come from here, translated, in a ``json_script`` (``static/sensing/
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,7 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from shizhi.cockpit.web import page_errors, paginate, query_without_page
+from shizhi.cockpit.web import actor, paginate, query_without_page, staff_page
 from shizhi.core.errors import ApplicationError
 from shizhi.core.models import User
 from shizhi.core.permissions import has_perm
@@ -49,28 +46,6 @@ RANGES: dict[str, tuple[int, Any]] = {
     "30d": (30 * 86400, _("近30天")),
 }
 CHART_ALERTS = 200  # alerts marked on one chart at most
-
-
-def staff_page(permission: str) -> Callable[[View], View]:
-    """Signed in (else the login page), holding ``permission`` (else 403), an ``ApplicationError`` from a
-    selector or service shown as its error page (not found or out of scope: 404)."""
-
-    def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def gate(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_perm(request.user, permission):
-                raise DjangoPermissionDenied(gettext("您没有打开此页面的权限"))
-            return view(request, *args, **kwargs)
-
-        return login_required(page_errors(gate))  # type: ignore[return-value]
-
-    return decorate
-
-
-def actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # behind login_required
-    return user
 
 
 def level_label(level: int) -> str:

@@ -9,7 +9,6 @@ levels and rules (colours, words) is shared with the sensing pages (:mod:`shizhi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -18,17 +17,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from shizhi.cockpit.web import actor, next_url, staff_page, window
 from shizhi.core.errors import ApplicationError
 from shizhi.core.models import Grid, User
 from shizhi.core.permissions import has_perm
 from shizhi.hotline.models import Category
 from shizhi.sensing.models import AlertCategory, Device, Quantity
-from shizhi.sensing.views import LEVEL_COLOURS, actor, level_label, rule_label, staff_page
+from shizhi.sensing.views import LEVEL_COLOURS, level_label, rule_label
 from shizhi.warning import selectors as sel
 from shizhi.warning import services
 from shizhi.warning.models import OPEN_STATUSES, Alert, AlertStatus
@@ -61,32 +60,6 @@ DONE_MESSAGES: dict[str, Any] = {
     "resolve": _("已解除预警 #%(id)s"),
     "mark_false": _("预警 #%(id)s 已标记为误报"),
 }
-
-
-@dataclass
-class Window:
-    """One page of alerts without counting them all: the rows, and whether there are more."""
-
-    items: list[Alert]
-    page: int
-    has_more: bool
-
-
-def _window(request: HttpRequest, qs: Any) -> Window:
-    raw = request.GET.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
-    start = (page - 1) * PER_PAGE
-    rows = list(qs[start : start + PER_PAGE + 1])
-    return Window(items=rows[:PER_PAGE], page=page, has_more=len(rows) > PER_PAGE)
-
-
-def _next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _decorate(user: User, alerts: list[Alert]) -> None:
@@ -155,7 +128,7 @@ def board(request: HttpRequest) -> HttpResponse:
     qs = sel.alert_list(actor=user, filters=filters)
     if level is not None:
         qs = qs.filter(level=level)
-    page = _window(request, qs)
+    page = window(request, qs, PER_PAGE)
     _decorate(user, page.items)
     now = timezone.now()
     counts = sel.alert_board(user, since=now - dt.timedelta(days=BOARD_DAYS))
@@ -272,7 +245,7 @@ def alert_action(request: HttpRequest, alert_id: int, action: str) -> HttpRespon
     else:
         case = alert.case.number if alert.case is not None else ""
         messages.success(request, DONE_MESSAGES[action] % {"id": alert.pk, "case": case})
-    return redirect(_next(request, reverse("warning:alert_detail", kwargs={"alert_id": alert_id})))
+    return redirect(next_url(request, reverse("warning:alert_detail", kwargs={"alert_id": alert_id})))
 
 
 # ---------------------------------------------------------------------------------------------- grid risk

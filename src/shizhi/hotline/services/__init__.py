@@ -1,5 +1,6 @@
 """Every write of the hotline (接诉即办): intake, the workflow, the catalogue and knowledge base, the SLA sweep."""
 
+from shizhi.core.text import check_text
 from shizhi.hotline.services.attachments import case_attach
 from shizhi.hotline.services.catalogue import (
     CategoryRow,
@@ -15,7 +16,7 @@ from shizhi.hotline.services.catalogue import (
     suggest_unit,
     suggest_units,
 )
-from shizhi.hotline.services.common import ACTION_LABELS, ACTION_PERMISSION, TRANSITIONS, check_text
+from shizhi.hotline.services.common import ACTION_LABELS, ACTION_PERMISSION, TRANSITIONS
 from shizhi.hotline.services.intake import CaseIn, case_create, case_receive, next_number
 from shizhi.hotline.services.sweep import SweepResult, sla_sweep
 from shizhi.hotline.services.workflow import (

@@ -13,8 +13,8 @@ from shizhi.core.audit import audit_record
 from shizhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shizhi.core.models import Area, Unit, UnitKind, User
 from shizhi.core.permissions import has_perm
+from shizhi.core.text import check_text
 from shizhi.hotline.models import Case, Category, DispatchRule, KnowledgeArticle, SlaKind
-from shizhi.hotline.services.common import check_text
 
 _CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,7 +9,7 @@ from django.utils import timezone
 
 from shizhi.core import hotpath
 from shizhi.core.audit import audit_record
-from shizhi.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from shizhi.core.errors import InvalidState, NotFound, PermissionDenied
 from shizhi.core.models import Role, Unit, User
 from shizhi.core.permissions import actor_scope, has_perm
 from shizhi.hotline.models import Assignment, AssignmentStatus, Case, CaseEvent, CaseStatus
@@ -63,24 +62,6 @@ ACTION_PERMISSION: dict[str, str] = {
 
 # A tag is "<name ...>" or "</name>" or "<!...>" with an ASCII tag name ending at a space, "/" or ">": so that
 # book titles in brackets as citizens write them ("<A市新图>") pass, and "<script>", "<img onerror=...>" do not.
-_HTML_TAG = re.compile(r"<\s*(/\s*)?([a-zA-Z][a-zA-Z0-9-]*)(\s[^>]*)?/?\s*>|<!")
-
-
-def check_text(value: str, *, field: str, label: str, max_length: int, min_length: int = 1) -> str:
-    """Trimmed text, refused when empty, too long, or carrying HTML markup (it would be shown to others)."""
-    text = (value or "").replace("_x000D_", "").strip()
-    if len(text) < min_length:
-        raise ValidationFailed(
-            f"{label}不能为空" if min_length <= 1 else f"{label}至少{min_length}个字",
-            details={"field": field},
-        )
-    if len(text) > max_length:
-        raise ValidationFailed(
-            f"{label}不能超过{max_length}个字", details={"field": field, "max_length": max_length}
-        )
-    if _HTML_TAG.search(text):
-        raise ValidationFailed(f"{label}不能包含HTML标签或脚本", details={"field": field})
-    return text
 
 
 def require_transition(case: Case, action: str) -> str | None:

@@ -22,6 +22,7 @@ from shizhi.core.audit import audit_record
 from shizhi.core.errors import PermissionDenied, ValidationFailed
 from shizhi.core.models import User
 from shizhi.core.permissions import has_perm
+from shizhi.core.text import check_text
 from shizhi.hotline.models import (
     Assignment,
     Case,
@@ -33,7 +34,6 @@ from shizhi.hotline.models import (
     DemandType,
     Supervision,
 )
-from shizhi.hotline.services.common import check_text
 from shizhi.hotline.sla import month_of
 
 # Real government replies run to 8,000 characters; the live form's 4,000 is a limit for typing, not for history.

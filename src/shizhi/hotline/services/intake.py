@@ -15,6 +15,7 @@ from shizhi.core import selectors as core_selectors
 from shizhi.core.errors import Conflict, PermissionDenied, ValidationFailed
 from shizhi.core.models import Area, User
 from shizhi.core.permissions import has_perm
+from shizhi.core.text import check_text
 from shizhi.hotline.models import (
     Case,
     CaseEvent,
@@ -26,7 +27,7 @@ from shizhi.hotline.models import (
     SlaKind,
     Urgency,
 )
-from shizhi.hotline.services.common import check_text, record
+from shizhi.hotline.services.common import record
 from shizhi.hotline.sla import month_of
 
 PUBLIC_CHANNELS = frozenset({Channel.WEB, Channel.APP, Channel.WECHAT, Channel.OPEN311})

@@ -14,6 +14,7 @@ from shizhi.core import workcalendar
 from shizhi.core.errors import Conflict, InvalidState, PermissionDenied, ValidationFailed
 from shizhi.core.models import Unit, User
 from shizhi.core.permissions import has_perm
+from shizhi.core.text import check_text
 from shizhi.hotline.models import (
     Assignment,
     AssignmentRole,
@@ -29,7 +30,6 @@ from shizhi.hotline.models import (
     Urgency,
 )
 from shizhi.hotline.services.common import (
-    check_text,
     get_case_for_update,
     record,
     require_perm,

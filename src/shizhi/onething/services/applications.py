@@ -22,6 +22,7 @@ from shizhi.core import workcalendar
 from shizhi.core.audit import audit_record
 from shizhi.core.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from shizhi.core.models import Area, AreaLevel, User
+from shizhi.core.text import check_text
 from shizhi.onething.content import CREDIT_RE, material_set, merged_form, spec_of, validate_form
 from shizhi.onething.metrics import critical_path
 from shizhi.onething.models import (
@@ -43,7 +44,6 @@ from shizhi.onething.models import (
 )
 from shizhi.onething.services.common import (
     check_phone,
-    check_text,
     check_upload,
     require_perm,
     require_unit,
@@ -175,11 +175,14 @@ def application_submit(*, actor: User | None, data: ApplicationIn) -> Applicatio
         field="applicant_name",
         label="申请人姓名",
         max_length=64,
+        multiline=False,
     )
     phone = check_phone(data.applicant_phone or (actor.mobile if actor is not None else ""))
     org_name, org_code = "", ""
     if item.subject == Subject.ENTERPRISE:
-        org_name = check_text(data.org_name, field="org_name", label="经营主体名称", max_length=100)
+        org_name = check_text(
+            data.org_name, field="org_name", label="经营主体名称", max_length=100, multiline=False
+        )
         org_code = (data.org_code or "").strip().upper()
         if not CREDIT_RE.match(org_code):
             raise ValidationFailed("统一社会信用代码不正确（18位）", details={"field": "org_code"})
@@ -528,7 +531,7 @@ def promise_grant(
     """容缺受理 by the department: its part goes on without (a good copy of) one of its matter's materials,
     which the applicant hands in within ``days`` working days."""
     require_unit(actor, subtask.unit_id)
-    note = check_text(note, field="note", label="说明", max_length=255, required=False)
+    note = check_text(note, field="note", label="说明", max_length=255, required=False, multiline=False)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_PROMISE_DAYS:
         raise ValidationFailed(f"补交期限须为1到{MAX_PROMISE_DAYS}个工作日", details={"field": "days"})
     locked = _lock_subtask(subtask)
@@ -633,7 +636,9 @@ def material_supply(
 def application_withdraw(*, actor: User | None, application: Application, reason: str = "") -> Application:
     """The applicant withdraws an open application (撤回申请): every open part is cancelled."""
     _require_applicant(actor, application)
-    reason = check_text(reason, field="reason", label="撤回原因", max_length=255, required=False)
+    reason = check_text(
+        reason, field="reason", label="撤回原因", max_length=255, required=False, multiline=False
+    )
     locked = _lock_application(application)
     if not locked.is_open:
         raise InvalidState(

@@ -21,7 +21,6 @@ UPLOAD_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
 }
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
-_HTML_TAG = re.compile(r"<\s*(/\s*)?([a-zA-Z][a-zA-Z0-9-]*)(\s[^>]*)?/?\s*>|<!")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
@@ -45,23 +44,6 @@ def require_unit(actor: User | None, unit_id: int | None, what: str = "子任务
         return
     if not has_perm(actor, "onething.handle") or unit_id is None or unit_id not in actor_units(actor):
         raise NotFound(what)
-
-
-def check_text(
-    value: Any, *, field: str, label: str, max_length: int, required: bool = True, multiline: bool = False
-) -> str:
-    text = str(value if value is not None else "").strip()
-    if required and not text:
-        raise ValidationFailed(f"{label}不能为空", details={"field": field})
-    if len(text) > max_length:
-        raise ValidationFailed(
-            f"{label}不能超过{max_length}个字", details={"field": field, "max_length": max_length}
-        )
-    if _HTML_TAG.search(text):
-        raise ValidationFailed(f"{label}不能包含HTML标签或脚本", details={"field": field})
-    if not multiline and ("\n" in text or "\r" in text):
-        raise ValidationFailed(f"{label}不能换行", details={"field": field})
-    return text
 
 
 def check_phone(value: Any, *, field: str = "applicant_phone") -> str:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from shizhi.core.audit import audit_record, snapshot
 from shizhi.core.errors import Conflict, InvalidState, ValidationFailed
 from shizhi.core.models import Area, AreaLevel, Unit, User
+from shizhi.core.text import check_text
 from shizhi.onething.content import CODE_RE, MatterSpec, parse_matters
 from shizhi.onething.models import (
     ENTERPRISE_STAGES,
@@ -29,7 +30,7 @@ from shizhi.onething.models import (
     Subject,
     VersionStatus,
 )
-from shizhi.onething.services.common import check_text, require_perm
+from shizhi.onething.services.common import require_perm
 
 V = VersionStatus
 BATCH_RE = r"^20\d{2}-\d{1,2}$"
@@ -109,7 +110,8 @@ def parse_content(raw: Mapping[str, Any], *, partial: bool) -> VersionContent:
                 "配合部门必须是名称列表，最多30个", details={"field": "supporting_departments"}
             )
         names = [
-            check_text(d, field="supporting_departments", label="配合部门", max_length=100) for d in deps
+            check_text(d, field="supporting_departments", label="配合部门", max_length=100, multiline=False)
+            for d in deps
         ]
         if len(set(names)) != len(names):
             raise ValidationFailed("配合部门有重复", details={"field": "supporting_departments"})
@@ -274,7 +276,7 @@ def _latest(item: Item) -> ItemVersion:
 def version_draft(*, actor: User | None, item: Item, note: str = "") -> ItemVersion:
     """A new draft, a copy of the latest version (起草新版本). One unpublished version at a time."""
     require_perm(actor, "onething.manage_list", "没有管理一件事清单的权限")
-    note = check_text(note, field="note", label="说明", max_length=255, required=False)
+    note = check_text(note, field="note", label="说明", max_length=255, required=False, multiline=False)
     Item.objects.select_for_update().filter(pk=item.pk).first()
     open_version = item.versions.filter(status__in=[V.DRAFT, V.IN_REVIEW]).first()
     if open_version is not None:
@@ -367,7 +369,7 @@ def version_update(*, actor: User | None, version: ItemVersion, content: Mapping
 def version_submit(*, actor: User | None, version: ItemVersion, note: str = "") -> ItemVersion:
     """Send a draft for review (提交审核): it must have matters and a lead department."""
     require_perm(actor, "onething.manage_list", "没有管理一件事清单的权限")
-    note = check_text(note, field="note", label="说明", max_length=255, required=False)
+    note = check_text(note, field="note", label="说明", max_length=255, required=False, multiline=False)
     locked = _lock(version)
     _require_status(locked, {V.DRAFT}, "提交审核")
     if not locked.matters.exists():
@@ -391,7 +393,7 @@ def version_submit(*, actor: User | None, version: ItemVersion, note: str = "") 
 def version_return(*, actor: User | None, version: ItemVersion, note: str) -> ItemVersion:
     """Send a version under review back to draft (退回修改), saying why."""
     require_perm(actor, "onething.manage_list", "没有管理一件事清单的权限")
-    note = check_text(note, field="note", label="退回原因", max_length=255)
+    note = check_text(note, field="note", label="退回原因", max_length=255, multiline=False)
     locked = _lock(version)
     _require_status(locked, {V.IN_REVIEW}, "退回修改")
     locked.status = V.DRAFT
@@ -413,7 +415,7 @@ def version_return(*, actor: User | None, version: ItemVersion, note: str) -> It
 def version_publish(*, actor: User | None, version: ItemVersion, note: str = "") -> ItemVersion:
     """Publish a reviewed version (发布): citizens see it from now on; the previously published one is superseded."""
     require_perm(actor, "onething.manage_list", "没有管理一件事清单的权限")
-    note = check_text(note, field="note", label="说明", max_length=255, required=False)
+    note = check_text(note, field="note", label="说明", max_length=255, required=False, multiline=False)
     locked = _lock(version)
     _require_status(locked, {V.IN_REVIEW}, "发布（须先提交审核）")
     now = timezone.now()
@@ -454,7 +456,7 @@ def version_publish(*, actor: User | None, version: ItemVersion, note: str = "")
 def version_withdraw(*, actor: User | None, version: ItemVersion, note: str) -> ItemVersion:
     """Take the published version off the public list (撤回), saying why. Applications already filed go on."""
     require_perm(actor, "onething.manage_list", "没有管理一件事清单的权限")
-    note = check_text(note, field="note", label="撤回原因", max_length=255)
+    note = check_text(note, field="note", label="撤回原因", max_length=255, multiline=False)
     locked = _lock(version)
     _require_status(locked, {V.PUBLISHED}, "撤回")
     locked.status = V.WITHDRAWN

@@ -12,8 +12,9 @@ from django.utils import timezone
 from shizhi.core.audit import audit_record, field_changes, snapshot
 from shizhi.core.errors import Conflict, InvalidState, ValidationFailed
 from shizhi.core.models import Area, AreaLevel, Unit, User
+from shizhi.core.text import check_text
 from shizhi.onething.models import Item, Milestone, Rollout, RolloutState
-from shizhi.onething.services.common import check_text, require_perm
+from shizhi.onething.services.common import require_perm
 
 PERMISSION = "onething.manage_promotion"
 DENIED = "没有管理一件事推进情况的权限"
@@ -59,7 +60,7 @@ def rollout_upsert(
     unknown = sorted(set(targets) - set(TARGET_FIELDS) - set(DATE_FIELDS))
     if unknown:
         raise ValidationFailed(f"未知字段：{'、'.join(unknown)}", details={"field": unknown[0]})
-    note = check_text(note, field="note", label="备注", max_length=255, required=False)
+    note = check_text(note, field="note", label="备注", max_length=255, required=False, multiline=False)
     rollout = Rollout.objects.select_for_update().filter(item=item, district=district).first()
     merged = {n: getattr(rollout, n) if rollout else None for n in (*TARGET_FIELDS, *DATE_FIELDS)}
     merged.update(targets)
@@ -97,7 +98,7 @@ def rollout_set_state(*, actor: User | None, rollout: Rollout, state: str, note:
     require_perm(actor, PERMISSION, DENIED)
     if state not in RolloutState.values:
         raise ValidationFailed("推进状态不正确", details={"field": "state", "allowed": RolloutState.values})
-    note = check_text(note, field="note", label="备注", max_length=255, required=False)
+    note = check_text(note, field="note", label="备注", max_length=255, required=False, multiline=False)
     locked = Rollout.objects.select_for_update(of=("self",)).select_related("district").get(pk=rollout.pk)
     if locked.state == state:
         raise InvalidState(f"推进状态已经是“{RolloutState(state).label}”", details={"state": state})
@@ -132,9 +133,11 @@ def milestone_add(
 ) -> Milestone:
     """A dated milestone of a roll-out (推进节点) with its owner."""
     require_perm(actor, PERMISSION, DENIED)
-    title = check_text(title, field="title", label="节点名称", max_length=100)
-    owner_name = check_text(owner_name, field="owner_name", label="责任人", max_length=64, required=False)
-    note = check_text(note, field="note", label="备注", max_length=255, required=False)
+    title = check_text(title, field="title", label="节点名称", max_length=100, multiline=False)
+    owner_name = check_text(
+        owner_name, field="owner_name", label="责任人", max_length=64, required=False, multiline=False
+    )
+    note = check_text(note, field="note", label="备注", max_length=255, required=False, multiline=False)
     if not isinstance(due_date, dt.date):
         raise ValidationFailed("计划完成日期格式不正确", details={"field": "due_date"})
     if rollout.milestones.filter(title=title).exists():
@@ -163,7 +166,7 @@ def milestone_complete(
 ) -> Milestone:
     """Mark a milestone done (完成节点), now or at the given moment (not in the future)."""
     require_perm(actor, PERMISSION, DENIED)
-    note = check_text(note, field="note", label="备注", max_length=255, required=False)
+    note = check_text(note, field="note", label="备注", max_length=255, required=False, multiline=False)
     locked = (
         Milestone.objects.select_for_update(of=("self",))
         .select_related("rollout__district")
