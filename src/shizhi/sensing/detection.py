@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+import numpy as np
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shizhi.sensing.models import Device, DeviceStatus, Quantity, Reading, SeriesState
@@ -41,6 +42,7 @@ from shizhi.warning.detectors import (
     anomaly_config,
     detector_from_state,
 )
+from shizhi.warning.detectors.anomaly import KINDS
 
 log = logging.getLogger("shizhi.sensing.detection")
 
@@ -48,6 +50,7 @@ ANOMALY_SCORE = 0.5  # report a reading whose tail probability is below 1e-5 (sc
 ANOMALY_HIGH = 0.8  # ... and as a yellow (level 2) one below 1e-8
 # The stuck test is sequential and stops at its own alpha (1e-4, score 0.4): a stuck run that reaches it is reported.
 STUCK_SCORE = 0.4
+STUCK = KINDS.index("stuck")
 CHECKPOINT_SECONDS = 60.0
 THRESHOLD = "threshold"
 ANOMALY = "anomaly"
@@ -271,6 +274,22 @@ class DetectionReport:
         )
 
 
+def _new_readings(device_id: int, quantity_id: int, after: int, limit: int) -> tuple[Any, Any]:
+    """A series' readings after ``after`` in time order, at most ``limit``: (epoch seconds, values) as arrays."""
+    table = Reading._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT ts, value FROM {table} WHERE device_id = %s AND quantity_id = %s AND ts > %s "
+            "ORDER BY ts LIMIT %s",
+            [device_id, quantity_id, after, limit],
+        )
+        rows = cur.fetchall()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    ts, values = zip(*rows, strict=True)
+    return np.array(ts, dtype=np.int64), np.array(values, dtype=np.float64)
+
+
 class AnomalyWatch:
     """The anomaly detectors of every watched series, kept in memory between rounds and checkpointed."""
 
@@ -343,23 +362,26 @@ class AnomalyWatch:
             if newest is None or (known is not None and newest <= known.last_ts):
                 continue
             s = self._get(key, profile)
-            rows = list(
-                Reading.objects.filter(device_id=dev_id, quantity_id=qid, ts__gt=s.last_ts)
-                .order_by("ts")
-                .values_list("ts", "value")[:limit]
-            )
-            if not rows:
+            ts, values = _new_readings(dev_id, qid, s.last_ts, limit)
+            if not len(ts):
                 continue
             report.series += 1
-            report.readings += len(rows)
+            report.readings += len(ts)
             hits: list[tuple[int, float, Any]] = []
-            for t, v in rows:
-                score = s.detector.update(t, v)
-                if score.anomaly_score >= ANOMALY_SCORE or (
-                    score.kind == "stuck" and score.anomaly_score >= STUCK_SCORE
-                ):
-                    hits.append((t, v, score))
-            s.last_ts = rows[-1][0]
+            if isinstance(s.detector, AnomalyDetector):
+                batch = s.detector.update_many(ts, values)
+                found = (batch.scores >= ANOMALY_SCORE) | (
+                    (batch.kinds == STUCK) & (batch.scores >= STUCK_SCORE)
+                )
+                hits = [(int(ts[i]), float(values[i]), batch[int(i)]) for i in np.flatnonzero(found)]
+            else:
+                for t, v in zip(ts.tolist(), values.tolist(), strict=True):
+                    score = s.detector.update(t, v)
+                    if score.anomaly_score >= ANOMALY_SCORE or (
+                        score.kind == "stuck" and score.anomaly_score >= STUCK_SCORE
+                    ):
+                        hits.append((t, v, score))
+            s.last_ts = int(ts[-1])
             s.dirty = True
             if hits:
                 if alert_signal is None:
