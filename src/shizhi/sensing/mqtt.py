@@ -380,7 +380,7 @@ class Listener:
                 mid=msg.mid,
                 qos=msg.qos,
                 device=device_of_topic(msg.topic, self.o.prefix),
-                payload=msg.payload,
+                payload=bytes(msg.payload),
                 generation=self._generation,
                 dup=bool(msg.dup),
             )

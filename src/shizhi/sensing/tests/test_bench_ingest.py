@@ -29,6 +29,7 @@ def test_bench_ingest_measures_every_way_in_and_writes_the_figures(tmp_path: Pat
     target = tmp_path / "ingest.json"
     out = io.StringIO()
     args = ["--readings", "700", "--devices", "6", "--batch", "300", "--message", "20", "--repeat", "1"]
+    args += ["--anomaly-series", "2", "--anomaly-days", "2", "--reference-readings", "1500"]
     with_mqtt = _mqtt_reachable()
     if not with_mqtt:
         args += ["--skip", "mqtt"]
@@ -50,7 +51,13 @@ def test_bench_ingest_measures_every_way_in_and_writes_the_figures(tmp_path: Pat
         assert data[part]["readings_per_s"] > 0 and len(data[part]["samples_ms"]) == 1
     assert data["pipe"]["ratio_to_bare"] > 0
     names = {t["name"] for t in data["targets"]}
-    assert {"pipe_vs_bare", "detectors_on"} <= names
+    assert {"pipe_vs_bare", "detectors_on", "every_detector_end_to_end"} <= names
+    a = data["anomaly"]
+    assert (a["series"], a["days"], a["readings"]) == (2, 2, 2 * 2 * 1440)
+    assert a["compiled"] and a["reference_readings"] == 1500 and a["core_vs_reference"] > 0
+    assert a["rollup_hours"] == 2 * 49  # two days of minutes from mid-hour on touch 49 hours per series
+    assert a["anomalies"] >= 2  # each series floods once (30 cm for five minutes)
+    assert "(g) all three, one after another, one core" in text
     assert len(data["load_average"]) == 3
     if with_mqtt:
         m = data["mqtt"]

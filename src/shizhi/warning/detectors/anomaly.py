@@ -395,7 +395,7 @@ class ReferenceAnomalyDetector(Detector):
         return asdict(self.config)
 
     @classmethod
-    def _blank(cls, config: dict[str, Any]) -> AnomalyDetector:
+    def _blank(cls, config: dict[str, Any]) -> ReferenceAnomalyDetector:
         return cls(AnomalyConfig.from_dict(config))
 
     def _dump(self) -> dict[str, Any]:
@@ -461,6 +461,7 @@ def reason_text(kind: str, view: str, run: int, x: float, p: float) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ the fast path
+_core: Any
 try:
     from shizhi.warning.detectors import _anomaly_core as _core
 except ImportError:  # pragma: no cover - `make install` builds it; without it the reference runs
