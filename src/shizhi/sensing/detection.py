@@ -286,8 +286,11 @@ def _new_readings(device_id: int, quantity_id: int, after: int, limit: int) -> t
         rows = cur.fetchall()
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    ts, values = zip(*rows, strict=True)
-    return np.array(ts, dtype=np.int64), np.array(values, dtype=np.float64)
+    n = len(rows)
+    return (
+        np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
+        np.fromiter((r[1] for r in rows), dtype=np.float64, count=n),
+    )
 
 
 class AnomalyWatch:
