@@ -69,6 +69,7 @@ static double fsum_array(const double *xs, Py_ssize_t m) {
     Expansion e;
     exp_clear(&e);
     for (Py_ssize_t k = 0; k < m; k++) exp_add(&e, xs[k]);
+    if (!e.ok) return NAN; /* overflow: values are kept within +-1e250 (anomaly.MAX_VALUE), so never */
     int n = e.n;
     double *p = e.p;
     double hi = 0.0, lo = 0.0, x, y, yr;
@@ -340,7 +341,11 @@ static int win_add(Window *w, double x) {
     if (w->n == w->size) {
         double old = w->ring[w->head];
         int k = bl_block_left(s, old);
-        int off = arr_left(s->blk[k], s->cnt[k], old);
+        int off = k < s->nb ? arr_left(s->blk[k], s->cnt[k], old) : 0;
+        if (k == s->nb || off == s->cnt[k] || !(s->blk[k][off] == old)) {
+            PyErr_SetString(PyExc_RuntimeError, "anomaly core: a window lost its order (a NaN got in)");
+            return -1;
+        }
         if (w->tk) {
             Py_ssize_t n = s->n, tk = w->tk;
             if (n - tk - 1 < 0 || tk >= n) {
@@ -475,6 +480,7 @@ static double two_p_value(TwoTail *t, double v) {
     if (!t->has_fit) {
         Py_ssize_t k = (Py_ssize_t)((double)n * t->tail_fraction);
         if (k < 5) k = 5;
+        if (k + 1 > n) return 1.0; /* min_history >= 6 (AnomalyConfig) keeps this from happening */
         double hi_u = bl_at(&w->s, n - k - 1);
         double lo_u = bl_at(&w->s, k);
         double top, bot;
@@ -523,6 +529,7 @@ static double calib_p_value(Calib *c, double s) {
     if (!c->has_fit) {
         Py_ssize_t k = (Py_ssize_t)((double)n * c->tail_fraction);
         if (k < 5) k = 5;
+        if (k + 1 > n) return 1.0;
         double u = bl_at(&w->s, n - k - 1);
         double scale = win_fsum_range(w, n - k, n) / (double)k - u;
         c->fit[0] = (double)k / (double)(n + 1);
@@ -542,15 +549,29 @@ static int calib_add(Calib *c, double s) {
 }
 
 /* ------------------------------------------------------------------------------------------------ helpers */
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* Python's sorted() is stable, and -0.0 == 0.0: so that a median picks the same zero, every sort here is stable
+ * (insertion sort for short arrays, a merge sort through a scratch buffer for long ones) */
+static void merge_sort(double *a, double *tmp, Py_ssize_t n) {
+    for (Py_ssize_t width = 1; width < n; width *= 2) {
+        for (Py_ssize_t lo = 0; lo < n; lo += 2 * width) {
+            Py_ssize_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            Py_ssize_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) tmp[k++] = (a[j] < a[i]) ? a[j++] : a[i++];
+            while (i < mid) tmp[k++] = a[i++];
+            while (j < hi) tmp[k++] = a[j++];
+        }
+        memcpy(a, tmp, sizeof(double) * n);
+    }
 }
 
 static void sort_small(double *a, Py_ssize_t n) {
     if (n > 48) {
-        qsort(a, (size_t)n, sizeof(double), cmp_double);
-        return;
+        double *tmp = PyMem_Malloc(sizeof(double) * n);
+        if (tmp) {
+            merge_sort(a, tmp, n);
+            PyMem_Free(tmp);
+            return;
+        }
     }
     for (Py_ssize_t i = 1; i < n; i++) {
         double v = a[i];
@@ -863,6 +884,18 @@ static PyObject *core_new(PyObject *self, PyObject *args) {
         c->weight[i] = PyFloat_AsDouble(o);
         Py_XDECREF(o);
     }
+    int seen = 0, bad = 0;
+    for (int i = 0; i < c->nch; i++) {
+        bad |= c->ch_kind[i] < 0 || c->ch_kind[i] > 2 || (seen & (1 << c->ch_kind[i]));
+        seen |= 1 << (c->ch_kind[i] & 3);
+    }
+    seen = 0;
+    for (int i = 0; i < c->nstat; i++) {
+        bad |= c->stat[i] < 0 || c->stat[i] >= NSTAT || (seen & (1 << c->stat[i]));
+        seen |= 1 << (c->stat[i] & 3);
+    }
+    if (!PyErr_Occurred() && (bad || mh < 6 || hist < 1 || rh < 1 || lw < 1 || lvw < 1 || sruns < 1 || sd < 1 || sw < 1))
+        PyErr_SetString(PyExc_ValueError, "bad configuration of the anomaly core");
     if (PyErr_Occurred()) {
         PyMem_Free(c);
         return NULL;
@@ -1280,14 +1313,22 @@ static int win_load(Window *w, PyObject *o) {
     Py_buffer raw;
     double sum;
     if (!PyArg_ParseTuple(o, "ny*d", &size, &raw, &sum)) return -1;
-    win_free(w);
-    win_init(w, size);
     const double *v = raw.buf;
     Py_ssize_t n = raw.len / 8;
+    int bad = size < 1 || raw.len % 8 != 0 || n > size;
+    for (Py_ssize_t i = 0; !bad && i < n; i++) bad = !isfinite(v[i]) || fabs(v[i]) > 1e300;
+    if (bad) {
+        PyBuffer_Release(&raw);
+        PyErr_SetString(PyExc_ValueError, "a stored window has the wrong size or a value that is not a number");
+        return -1;
+    }
+    win_free(w);
+    win_init(w, size);
     int rc = 0;
     for (Py_ssize_t i = 0; i < n && rc == 0; i++) rc = win_add(w, v[i]);
     PyBuffer_Release(&raw);
     w->sum = sum;
+    if (rc < 0 && !PyErr_Occurred()) PyErr_NoMemory();
     return rc;
 }
 
@@ -1392,6 +1433,46 @@ static int load_opt(PyObject *o, int *has, double *v) {
     return PyErr_Occurred() ? -1 : 0;
 }
 
+static int channel_load(Core *c, Channel *ch, PyObject *co) {
+    PyObject *prev, *rec, *tests;
+    long long rough_n;
+    if (!PyArg_ParseTuple(co, "OdLOO", &prev, &ch->rough, &rough_n, &rec, &tests)) return -1;
+    if (load_opt(prev, &ch->has_prev, &ch->prev) < 0) return -1;
+    ch->rough_n = rough_n;
+    Py_ssize_t m = PySequence_Size(rec);
+    if (m < 0) return -1;
+    for (Py_ssize_t j = 0; j < m; j++) {
+        PyObject *x = PySequence_GetItem(rec, j);
+        double v = x ? PyFloat_AsDouble(x) : 0.0;
+        Py_XDECREF(x);
+        if (PyErr_Occurred()) return -1;
+        if (ch->recent_n < ch->recent_max) {
+            ch->recent[(ch->recent_head + ch->recent_n) % ch->recent_max] = v;
+            ch->recent_n++;
+        } else {
+            ch->recent[ch->recent_head] = v;
+            ch->recent_head = (ch->recent_head + 1) % ch->recent_max;
+        }
+    }
+    if (PySequence_Size(tests) != c->nstat) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "statistics do not match the configuration");
+        return -1;
+    }
+    for (int j = 0; j < c->nstat; j++) {
+        PyObject *to = PySequence_GetItem(tests, j), *w, *fit;
+        long long added;
+        int ok = to && PyArg_ParseTuple(to, "OLO", &w, &added, &fit);
+        if (ok) {
+            TwoTail *t = &ch->tests[j];
+            ok = win_load(&t->w, w) == 0 && fit_load(fit, &t->has_fit, t->fit, 5) == 0;
+            t->added = added;
+        }
+        Py_XDECREF(to);
+        if (!ok) return -1;
+    }
+    return 0;
+}
+
 static PyObject *core_load(PyObject *self, PyObject *args) {
     PyObject *cap, *st;
     if (!PyArg_ParseTuple(args, "OO", &cap, &st)) return NULL;
@@ -1453,49 +1534,19 @@ static PyObject *core_load(PyObject *self, PyObject *args) {
         return NULL;
     }
     for (int i = 0; i < c->nch; i++) {
-        Channel *ch = &c->ch[i];
-        PyObject *co = PySequence_GetItem(chans, i), *prev, *rec, *tests;
-        long long rough_n;
-        int ok = co && PyArg_ParseTuple(co, "OdLOO", &prev, &ch->rough, &rough_n, &rec, &tests);
-        Py_XDECREF(co);
-        if (!ok || load_opt(prev, &ch->has_prev, &ch->prev) < 0) return NULL;
-        ch->rough_n = rough_n;
-        Py_ssize_t m = PySequence_Size(rec);
-        if (m < 0) return NULL;
-        for (Py_ssize_t j = 0; j < m; j++) {
-            PyObject *x = PySequence_GetItem(rec, j);
-            double v = x ? PyFloat_AsDouble(x) : 0.0;
-            Py_XDECREF(x);
-            if (PyErr_Occurred()) return NULL;
-            if (ch->recent_n < ch->recent_max) {
-                ch->recent[(ch->recent_head + ch->recent_n) % ch->recent_max] = v;
-                ch->recent_n++;
-            } else {
-                ch->recent[ch->recent_head] = v;
-                ch->recent_head = (ch->recent_head + 1) % ch->recent_max;
-            }
-        }
-        if (PySequence_Size(tests) != c->nstat) {
-            PyErr_SetString(PyExc_ValueError, "statistics do not match the configuration");
-            return NULL;
-        }
-        for (int j = 0; j < c->nstat; j++) {
-            PyObject *to = PySequence_GetItem(tests, j), *w, *fit;
-            long long added;
-            ok = to && PyArg_ParseTuple(to, "OLO", &w, &added, &fit);
-            if (ok) {
-                TwoTail *t = &ch->tests[j];
-                ok = win_load(&t->w, w) == 0 && fit_load(fit, &t->has_fit, t->fit, 5) == 0;
-                t->added = added;
-            }
-            Py_XDECREF(to);
-            if (!ok) return NULL;
-        }
+        PyObject *co = PySequence_GetItem(chans, i);
+        int rc = co ? channel_load(c, &c->ch[i], co) : -1;
+        Py_XDECREF(co); /* after channel_load: the items it borrowed from co are done with */
+        if (rc < 0) return NULL;
     }
     for (int k = 0; k < 2; k++) {
         PyObject *slots = PySequence_GetItem(profs, k);
         if (!slots) return NULL;
         Py_ssize_t ns = PySequence_Size(slots);
+        if (ns < 0) {
+            Py_DECREF(slots);
+            return NULL;
+        }
         for (Py_ssize_t i = 0; i < ns; i++) {
             PyObject *so = PySequence_GetItem(slots, i), *vals;
             long long slot;

@@ -52,6 +52,21 @@ from shizhi.warning.detectors.rolling import (
 )
 
 CHANNELS = ("raw", "daily", "weekly")
+# A value beyond +-1e250 is no measurement: it is treated as missing, which keeps every sum the detector forms finite
+# (differences, medians, tail sums of up to 2^31 values), so both implementations stay exact and agree.
+MAX_VALUE = 1e250
+HUGE_REASON = "value beyond +-1e250"
+# Epoch seconds the wall clock can show (years 4 to 9892): milliseconds or garbage are refused, not guessed.
+TIME_RANGE = (-6.2e10, 2.5e11)
+
+
+def checked_time(t: float) -> float:
+    """``t`` when it is a usable time in epoch seconds, else ValueError."""
+    if not TIME_RANGE[0] <= t <= TIME_RANGE[1]:  # NaN fails too
+        raise ValueError(f"timestamp {t!r} is not a time in epoch seconds (milliseconds?)")
+    return t
+
+
 STATISTICS = ("range", "jump", "deviation", "level")
 ROUGH_RATE = 0.005  # the views' smoothness is an EWMA over about 200 readings
 
@@ -86,17 +101,26 @@ class AnomalyConfig:
 
     def __post_init__(self) -> None:
         self.weight_map()
-        positive = ("min_history", "history", "range_history", "local_window", "level_window", "season_days")
-        for name in (*positive, "season_weeks", "season_min", "stuck_min_run", "stuck_runs"):
-            if int(getattr(self, name)) < 1:
+        counts = ("min_history", "history", "range_history", "local_window", "level_window", "season_days")
+        for name in (*counts, "season_weeks", "season_min", "season_warmup", "stuck_min_run", "stuck_runs"):
+            v = getattr(self, name)
+            if isinstance(v, float) and v.is_integer():
+                object.__setattr__(self, name, int(v))  # 8640.0 from a JSON file is 8640
+            elif isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{name} must be a whole number, not {v!r}")
+            if getattr(self, name) < (0 if name == "season_warmup" else 1):
                 raise ValueError(f"{name} must be at least 1")
+        if self.min_history < 6:
+            raise ValueError("min_history must be at least 6 (a tail fit needs the 6th value from the end)")
         if not 0 < self.tail_fraction < 0.5:
             raise ValueError("tail_fraction must be between 0 and 0.5")
         if self.realert_hours < 0 or self.gap_weight < 0 or not 0 <= self.stuck_alpha < 1:
             raise ValueError("realert_hours and gap_weight must be >= 0, stuck_alpha in [0, 1)")
-        views = set(self.channels.split(",")) - {""}
-        if views - set(CHANNELS) or "raw" not in views:
-            raise ValueError(f"views must include raw and come from {', '.join(CHANNELS)}")
+        if not self.score_decades > 0 or not self.season_bucket_minutes >= 0:
+            raise ValueError("score_decades must be > 0 and season_bucket_minutes >= 0")
+        views = [v for v in self.channels.split(",") if v]
+        if set(views) - set(CHANNELS) or "raw" not in views or len(set(views)) != len(views):
+            raise ValueError(f"views must include raw, each once, and come from {', '.join(CHANNELS)}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AnomalyConfig:
@@ -279,8 +303,10 @@ class ReferenceAnomalyDetector(Detector):
         x = float(value)
         if not math.isfinite(x):
             return Score(0.0, kind="missing", reason="no value")
+        if abs(x) > MAX_VALUE:
+            return Score(0.0, kind="missing", reason=HUGE_REASON)
         c = self.config
-        t = epoch_seconds(timestamp)
+        t = checked_time(epoch_seconds(timestamp))
         self.n += 1
         gap_p = self._gap(t) if self.config.gap_weight > 0 else None
         if self.prev_time is not None and t > self.prev_time:
@@ -520,7 +546,7 @@ class ScoreBatch:
             return made[i]  # type: ignore[no-any-return]
         kind = KINDS[int(self.kinds[i])]
         if kind == "missing":
-            return Score(0.0, kind="missing", reason="no value")
+            return Score(0.0, kind="missing", reason=HUGE_REASON if self.runs[i] == -1 else "no value")
         score = float(self.scores[i])
         if not kind:
             return Score(score)
@@ -544,7 +570,6 @@ class AnomalyDetector(Detector):
         self.weights = c.weight_map()
         self.active = tuple(k for k, w in self.weights.items() if w > 0)
         self.channel_names = tuple(x for x in c.channels.split(",") if x)
-        self._offsets: dict[int, int] = {}  # UTC offset of the wall clock at some epoch seconds
         self._ref: ReferenceAnomalyDetector | None = None
         self._core: Any = None
         if _core is None:
@@ -594,12 +619,16 @@ class AnomalyDetector(Detector):
         """Score readings in order (timestamps as epoch seconds or datetimes), exactly as ``update`` one by one."""
         import numpy as np
 
-        x = np.ascontiguousarray(values, dtype=np.float64)
+        x = np.array(values, dtype=np.float64)  # a copy: huge values become NaN below
         if self._ref is not None:
             return ScoreBatch.of(
                 x, [self._ref.update(t, v) for t, v in zip(timestamps, x.tolist(), strict=True)]
             )
-        t, clock = self._clock(timestamps)
+        usable = np.isfinite(x)
+        huge = usable & (np.abs(x) > MAX_VALUE)
+        x[huge] = np.nan
+        usable &= ~huge
+        t, clock = self._clock(timestamps, usable)
         if len(t) != len(x):
             raise ValueError("as many timestamps as values expected")
         n = len(x)
@@ -609,11 +638,13 @@ class AnomalyDetector(Detector):
         views = np.empty(n, dtype=np.int8)
         runs = np.empty(n, dtype=np.int64)
         _core.run(self._core, t, x, clock, scores, kinds, p, views, runs)
+        runs[huge] = -1  # the reason of a missing reading: beyond MAX_VALUE rather than no value
         return ScoreBatch(x, scores, kinds, p, views, runs)
 
-    def _clock(self, timestamps: Any) -> tuple[Any, Any]:
+    def _clock(self, timestamps: Any, usable: Any) -> tuple[Any, Any]:
         """Epoch seconds and (second of the day, weekday, day number) of the local wall clock per reading, as
-        :func:`epoch_seconds` and :func:`local_clock` give them; vectorised for whole epoch seconds."""
+        :func:`epoch_seconds` and :func:`local_clock` give them; vectorised for whole epoch seconds. The times of
+        readings with a usable value are checked (:func:`checked_time`) before anything is scored."""
         import numpy as np
 
         tz = self.config.timezone
@@ -623,56 +654,32 @@ class AnomalyDetector(Detector):
             numeric = all(isinstance(ts, int | float) and not isinstance(ts, bool) for ts in items)
             if not numeric:
                 t = np.array([epoch_seconds(ts) for ts in items], dtype=np.float64)
-                clock = np.array([local_clock(ts, tz) for ts in items], dtype=np.int64).reshape(-1, 3)
-                return t, np.ascontiguousarray(clock)
+                clock = np.zeros((len(items), 3), dtype=np.int64)
+                if len(t) == len(usable):
+                    for i in np.flatnonzero(usable):
+                        checked_time(float(t[i]))
+                        clock[i] = local_clock(items[i], tz)
+                return t, clock
             timestamps = items
-        t = np.ascontiguousarray(timestamps, dtype=np.float64)
-        if len(t) and not (np.isfinite(t).all() and (np.floor(t) == t).all()):
-            clock = np.array([local_clock(float(ts), tz) for ts in t], dtype=np.int64).reshape(-1, 3)
-            return t, np.ascontiguousarray(clock)
-        whole = t.astype(np.int64)
-        offsets = self._utc_offsets(whole)
-        local = whole + offsets
+        t = np.array(timestamps, dtype=np.float64)
+        clock = np.zeros((len(t), 3), dtype=np.int64)
+        if len(t) != len(usable):
+            return t, clock
+        tu = t[usable]
+        bad = ~((tu >= TIME_RANGE[0]) & (tu <= TIME_RANGE[1]))
+        if bad.any():
+            checked_time(float(tu[bad][0]))
+        if not (np.floor(tu) == tu).all():
+            for i in np.flatnonzero(usable):
+                clock[i] = local_clock(float(t[i]), tz)
+            return t, clock
+        whole = tu.astype(np.int64)
+        local = whole + _utc_offsets(whole, tz)
         day = local // 86400
-        clock = np.empty((len(t), 3), dtype=np.int64)
-        clock[:, 0] = local - day * 86400
-        clock[:, 2] = day + _EPOCH_ORDINAL
-        clock[:, 1] = (clock[:, 2] + 6) % 7
+        clock[usable, 0] = local - day * 86400
+        clock[usable, 2] = day + _EPOCH_ORDINAL
+        clock[usable, 1] = (day + _EPOCH_ORDINAL + 6) % 7
         return t, clock
-
-    def _utc_offsets(self, whole: Any) -> Any:
-        """The UTC offset of the wall clock at each epoch second. The zone's offset is looked up at the ends of
-        spans of at most a week, halving a span until both ends agree: exact unless a zone changed its offset
-        and back within one week."""
-        import numpy as np
-
-        if not len(whole):
-            return np.zeros(0, dtype=np.int64)
-        tz = self.config.timezone
-        cache = self._offsets
-        if len(cache) > 4096:
-            cache.clear()
-
-        def offset(epoch: int) -> int:
-            off = cache.get(epoch)
-            if off is None:
-                off = cache[epoch] = _utc_offset(epoch, tz)
-            return off
-
-        u, inverse = np.unique(whole, return_inverse=True)
-        out = np.empty(len(u), dtype=np.int64)
-        spans = [(0, len(u) - 1)]
-        while spans:
-            i, j = spans.pop()
-            a, b = offset(int(u[i])), offset(int(u[j]))
-            if a == b and u[j] - u[i] <= 7 * 86400:
-                out[i : j + 1] = a
-            elif j - i <= 1:
-                out[i], out[j] = a, b
-            else:
-                mid = (i + j) // 2
-                spans += [(i, mid), (mid, j)]
-        return out[inverse]
 
     # ----------------------------------------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
@@ -772,6 +779,35 @@ class AnomalyDetector(Detector):
         )
 
 
+_BLOCK = 900  # the wall clock's offset is looked up per quarter hour
+_SPLIT = -(1 << 62)  # a quarter hour with a change of offset inside: reading by reading
+_OFFSETS: dict[tuple[str, int], int] = {}  # (zone, quarter hour) -> offset, shared by every series
+
+
+def _utc_offsets(whole: Any, tz: str) -> Any:
+    """The UTC offset of ``tz`` at each epoch second: looked up at both ends of each quarter hour (cached for every
+    series in this process), reading by reading inside a quarter hour whose ends differ. Exact unless a zone
+    changes its offset and back within 15 minutes, which none does."""
+    import numpy as np
+
+    if not len(whole):
+        return np.zeros(0, dtype=np.int64)
+    if len(_OFFSETS) > 200_000:
+        _OFFSETS.clear()
+    blocks, inverse = np.unique(whole // _BLOCK, return_inverse=True)
+    per_block = np.empty(len(blocks), dtype=np.int64)
+    for i, b in enumerate(blocks.tolist()):
+        off = _OFFSETS.get((tz, b))
+        if off is None:
+            first, last = _utc_offset(b * _BLOCK, tz), _utc_offset(b * _BLOCK + _BLOCK - 1, tz)
+            off = _OFFSETS[(tz, b)] = first if first == last else _SPLIT
+        per_block[i] = off
+    out = per_block[inverse]
+    for i in np.flatnonzero(out == _SPLIT):
+        out[i] = _utc_offset(int(whole[i]), tz)
+    return out
+
+
 def _utc_offset(epoch: int, tz: str) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -800,10 +836,19 @@ def _window_state(w: tuple[int, bytes, float]) -> dict[str, Any]:
 def _window_tuple(state: dict[str, Any]) -> tuple[int, bytes, float]:
     import base64
 
-    raw = base64.b64decode(state["f64"])
+    raw = base64.b64decode(state["f64"], validate=True)
     if not _LITTLE:  # pragma: no cover
         raw = _swap(raw)
-    return int(state["size"]), raw, float(state["sum"])
+    size = state["size"]
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, int)
+        or size < 1
+        or len(raw) % 8
+        or len(raw) // 8 > size
+    ):
+        raise ValueError(f"a window of {len(raw)} bytes does not fit a size of {size!r}")
+    return size, raw, float(state["sum"])
 
 
 def _swap(raw: bytes) -> bytes:  # pragma: no cover - big-endian platforms only

@@ -3,6 +3,7 @@ for bit, on crafted series, across resumes in both directions and in batches of 
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
@@ -157,7 +158,7 @@ def test_daylight_saving_time_and_datetimes_give_the_reference_wall_clock() -> N
     assert list(fast.update_many([t for t, _ in rows], [v for _, v in rows])) == want
     assert fast.state() == want_state
 
-    _, clock = fast._clock([t for t, _ in rows])
+    _, clock = fast._clock([t for t, _ in rows], np.ones(len(rows), dtype=bool))
     assert [tuple(c) for c in clock.tolist()] == [local_clock(t, "Europe/Berlin") for t, _ in rows]
 
     # aware datetimes, naive datetimes (taken as wall-clock time) and fractional seconds take the per-reading path
@@ -174,6 +175,93 @@ def test_daylight_saving_time_and_datetimes_give_the_reference_wall_clock() -> N
         assert fast.state() == ref.state()
 
 
+def test_a_zone_that_changes_its_offset_and_back_within_a_week() -> None:
+    # America/Recife kept summer time for one week only, 2000-10-08 to 2000-10-15
+    tz = "America/Recife"
+    stamps = list(range(970_971_000, 970_971_000 + 604_800 + 1, 300))
+    fast = AnomalyDetector(AnomalyConfig(timezone=tz))
+    _, clock = fast._clock(stamps, np.ones(len(stamps), dtype=bool))
+    assert [tuple(c) for c in clock.tolist()] == [local_clock(t, tz) for t in stamps]
+    config = AnomalyConfig(timezone=tz, min_history=30, channels="raw,daily", season_min=1, season_warmup=10)
+    values = [float(i % 5) for i in range(len(stamps))]
+    ref = ReferenceAnomalyDetector(config)
+    want = [ref.update(t, v) for t, v in zip(stamps, values, strict=True)]
+    fast = AnomalyDetector(config)
+    assert list(fast.update_many(stamps, values)) == want
+    assert fast.state() == ref.state()
+
+
+def test_values_beyond_1e250_are_missing_in_both_and_change_nothing() -> None:
+    # two days of -1.7e308 at 08:00 once made the daily baseline -inf and a NaN reach the C core's windows
+    config = AnomalyConfig(
+        channels="raw,daily",
+        weights="jump:1",
+        level_window=1,
+        stuck_alpha=0,
+        gap_weight=0,
+        season_min=1,
+        season_bucket_minutes=60,
+        timezone="UTC",
+        history=146,
+    )
+    rnd = random.Random(0)
+    stamps = [1_767_225_600 + 600 * i for i in range(6 * 24 * 10)]
+    values = [
+        -1.7e308 if i < 6 * 24 * 2 and (t % 86400) // 3600 == 8 else round(rnd.gauss(50, 5), 1)
+        for i, t in enumerate(stamps)
+    ]
+    ref = ReferenceAnomalyDetector(config)
+    want = [ref.update(t, v) for t, v in zip(stamps, values, strict=True)]
+    fast = AnomalyDetector(config)
+    got = list(fast.update_many(stamps, values))
+    assert got == want
+    assert got[48] == Score(0.0, kind="missing", reason="value beyond +-1e250")
+    assert fast.state() == ref.state()
+    assert fast.n == ref.n == len(stamps) - 12
+
+
+def test_times_that_are_not_epoch_seconds_are_refused_before_anything_is_scored() -> None:
+    fast = AnomalyDetector(SMALL)
+    ref = ReferenceAnomalyDetector(SMALL)
+    rows = _series(200, 300, seed=11)
+    fast.update_many([t for t, _ in rows], [v for _, v in rows])
+    for t, v in rows:
+        ref.update(t, v)
+    before = fast.state()
+    millis = [1000 * (rows[-1][0] + 300 * i) for i in range(1, 4)]
+    with pytest.raises(ValueError, match="epoch seconds"):
+        fast.update_many(millis, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="epoch seconds"):
+        ref.update(millis[0], 1.0)
+    with pytest.raises(ValueError, match="epoch seconds"):
+        fast.update_many([rows[-1][0] + 300, math.nan], [1.0, 2.0])
+    assert fast.state() == before == ref.state()  # nothing of a refused batch was scored
+    # a reading without a value needs no time
+    assert (
+        fast.update(math.nan, math.nan) == ref.update(math.nan, math.nan) == Score(0.0, "missing", "no value")
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"min_history": 5},
+        {"channels": "raw,daily,daily"},
+        {"score_decades": 0},
+        {"history": 30.5},
+        {"history": True},
+    ],
+)
+def test_configurations_the_detector_cannot_run_are_refused(change: dict) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValueError):
+        AnomalyConfig(**change)
+
+
+def test_whole_floats_in_a_configuration_are_counts() -> None:
+    assert AnomalyConfig(history=8640.0).history == 8640  # type: ignore[arg-type]
+    assert isinstance(AnomalyConfig.from_dict({"min_history": 150.0}).min_history, int)
+
+
 def test_a_stored_state_with_the_wrong_shape_is_refused() -> None:
     fast = AnomalyDetector(SMALL)
     fast.update_many([t for t, _ in _series(300, 300, seed=9)], [v for _, v in _series(300, 300, seed=9)])
@@ -185,6 +273,16 @@ def test_a_stored_state_with_the_wrong_shape_is_refused() -> None:
     broken = json.loads(json.dumps(state))
     del broken["data"]["levels"]
     with pytest.raises(KeyError):
+        AnomalyDetector.from_state(broken)
+    for size, f64 in ((0, ""), (-1, ""), (3, base64.b64encode(b"\0" * 32).decode()), (9, "AAAA")):
+        broken = json.loads(json.dumps(state))
+        broken["data"]["intervals"] = {"size": size, "f64": f64, "sum": 0.0}
+        with pytest.raises(ValueError):
+            AnomalyDetector.from_state(broken)
+    broken = json.loads(json.dumps(state))
+    nan = base64.b64encode(np.array([1.0, math.nan]).tobytes()).decode()
+    broken["data"]["levels"] = {"size": 600, "f64": nan, "sum": 0.0}
+    with pytest.raises(ValueError):
         AnomalyDetector.from_state(broken)
     assert AnomalyDetector.from_state(state).state() == state  # the good state still loads
 
