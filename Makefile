@@ -10,7 +10,7 @@ SCALE ?= city
 
 .PHONY: install demo serve test check lint format typecheck assets clean
 
-$(STAMP): pyproject.toml src/shizhi/warning/detectors/_anomaly_core.c
+$(STAMP): pyproject.toml src/shizhi/warning/detectors/_anomaly_core.c src/shizhi/sensing/_ingest_core.c
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Shizhi needs Python >= 3.11, found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"

@@ -15,6 +15,7 @@ in with one ``executemany``, and a series' newest stored second is cached so tha
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import io
 import json
@@ -28,6 +29,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
+try:
+    from shizhi.sensing import _ingest_core
+except ImportError:  # pragma: no cover - `make install` builds it; without it the Python loop runs
+    _ingest_core = None  # type: ignore[assignment]
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -45,6 +52,7 @@ from shizhi.sensing.models import (
 CATALOGUE_TTL = 30.0  # seconds a device's facts may be cached without a reload
 FUTURE_TOLERANCE = 300  # a reading may be up to 5 minutes ahead of the server's clock (clock skew)
 EARLIEST = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp())  # before this a timestamp is not sane
+MAX_INT_VALUE = 2**1023  # an integer value beyond this has no float: not a number (float() would overflow)
 MAX_ERRORS = 20  # errors listed in a response (all are in the quarantine)
 NAIVE_TZ = ZoneInfo("Asia/Shanghai")  # a timestamp without an offset is local time of the city
 RAW_LIMIT = 1000
@@ -161,6 +169,9 @@ def forget_catalogue(**_: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- parsing
+_NOT_PARSED = object()
+
+
 def parse_body(body: bytes, content_type: str) -> Iterator[Mapping[str, Any] | str]:
     """The readings of a request body: mappings, or a string (the raw text of a line that is not a reading).
 
@@ -168,18 +179,28 @@ def parse_body(body: bytes, content_type: str) -> Iterator[Mapping[str, Any] | s
     line; ``text/csv``: a header line with ``device,quantity,time,value``. A body that cannot be read at all
     raises :class:`PayloadError`."""
     kind = (content_type or "application/json").split(";")[0].strip().lower()
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PayloadError("请求体不是UTF-8编码", details={"position": exc.start}) from exc
-    if kind in ("application/json", "text/json"):
+    is_json = kind in ("application/json", "text/json")
+    data: Any = _NOT_PARSED
+    text = ""
+    if is_json:
+        # strict JSON in UTF-8, about three times as fast as json.loads; a BOM, NaN, a huge integer or an error
+        # fall through to the standard library, which reads them as before or says where the body is broken
+        with contextlib.suppress(orjson.JSONDecodeError):
+            data = orjson.loads(body)
+    if data is _NOT_PARSED:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PayloadError(
-                f"JSON格式错误：第{exc.lineno}行第{exc.colno}列",
-                details={"line": exc.lineno, "column": exc.colno},
-            ) from exc
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise PayloadError("请求体不是UTF-8编码", details={"position": exc.start}) from exc
+    if is_json:
+        if data is _NOT_PARSED:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise PayloadError(
+                    f"JSON格式错误：第{exc.lineno}行第{exc.colno}列",
+                    details={"line": exc.lineno, "column": exc.colno},
+                ) from exc
         if isinstance(data, dict):
             data = [data]
         if not isinstance(data, list):
@@ -196,14 +217,17 @@ def parse_body(body: bytes, content_type: str) -> Iterator[Mapping[str, Any] | s
 
 
 def _ndjson(text: str) -> Iterator[Mapping[str, Any] | str]:
-    loads = json.loads
+    fast, loads = orjson.loads, json.loads
     for line in text.splitlines():
         if not line.strip():
             continue
         try:
-            yield loads(line)
-        except json.JSONDecodeError:
-            yield line
+            yield fast(line)
+        except orjson.JSONDecodeError:
+            try:
+                yield loads(line)
+            except json.JSONDecodeError:
+                yield line
 
 
 def _csv(text: str) -> Iterator[Mapping[str, Any] | str]:
@@ -387,7 +411,24 @@ class _Batch:
         self.by_reason: dict[str, int] = {}
 
     def fast(self, items: list[Any], devices: dict[str, DeviceInfo]) -> list[int]:
-        """Accept what needs no second look; return the indexes of the rest."""
+        """Accept what needs no second look; return the indexes of the rest. The loop runs in C
+        (``_ingest_core.fast``, the same decisions as :meth:`fast_python`, tested on the same records)."""
+        if _ingest_core is not None and type(items) is list and self.only is None and self.allowed is None:
+            return _ingest_core.fast(  # type: ignore[no-any-return]
+                items,
+                devices,
+                _ts_cache,
+                parse_time,
+                self.latest_ok,
+                EARLIEST,
+                self.rows,
+                self.watched,
+                self.devices,
+            )
+        return self.fast_python(items, devices)
+
+    def fast_python(self, items: list[Any], devices: dict[str, DeviceInfo]) -> list[int]:
+        """The fast path in plain Python: the specification of the C loop."""
         slow: list[int] = []
         add, watch = self.rows.append, self.watched.append
         per_device = self.devices
@@ -417,7 +458,7 @@ class _Batch:
                 continue
             tv = type(v)
             if tv is not float:
-                if tv is not int:
+                if tv is not int or not -MAX_INT_VALUE <= v <= MAX_INT_VALUE:
                     slow.append(index)
                     continue
                 v = float(v)
@@ -565,6 +606,8 @@ class _Batch:
 def _number(v: Any) -> float | None:
     if isinstance(v, bool) or v is None:
         return None
+    if isinstance(v, int) and not -MAX_INT_VALUE <= v <= MAX_INT_VALUE:
+        return None  # too large for a float: not a number a sensor sends
     if isinstance(v, int | float):
         return float(v)
     if isinstance(v, str):

@@ -803,8 +803,8 @@ def _utc_offsets(whole: Any, tz: str) -> Any:
             off = _OFFSETS[(tz, b)] = first if first == last else _SPLIT
         per_block[i] = off
     out = per_block[inverse]
-    for i in np.flatnonzero(out == _SPLIT):
-        out[i] = _utc_offset(int(whole[i]), tz)
+    for j in np.flatnonzero(out == _SPLIT).tolist():
+        out[j] = _utc_offset(int(whole[j]), tz)
     return out
 
 
