@@ -244,6 +244,16 @@ NOW = datetime.now(UTC)
             RejectReason.NOT_A_NUMBER,
             "air-001",
         ),
+        (  # an integer literal of 401 digits: no float has it (it once made the pipe fail with a 500)
+            {"device": "air-001", "quantity": "pm25", "time": T0, "value": 10**400},
+            RejectReason.NOT_A_NUMBER,
+            "air-001",
+        ),
+        (  # a NaN literal (not JSON, but Python's json writes it): the body is still read
+            {"device": "air-001", "quantity": "pm25", "time": T0, "value": float("nan")},
+            RejectReason.NOT_A_NUMBER,
+            "air-001",
+        ),
         (
             {"device": "air-001", "quantity": "pm25", "time": T0, "value": None},
             RejectReason.NOT_A_NUMBER,
