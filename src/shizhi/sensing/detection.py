@@ -21,6 +21,7 @@ scored: streaming detectors see each series once, forward.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +53,9 @@ ANOMALY_HIGH = 0.8  # ... and as a yellow (level 2) one below 1e-8
 STUCK_SCORE = 0.4
 STUCK = KINDS.index("stuck")
 CHECKPOINT_SECONDS = 60.0
+# Series whose detectors stay in memory between rounds (2-3 MB each once their windows are full); the others rest in
+# their checkpoints. SHIZHI_SENSING_MAX_SERIES overrides it.
+MAX_SERIES = int(os.environ.get("SHIZHI_SENSING_MAX_SERIES", "2000"))
 THRESHOLD = "threshold"
 ANOMALY = "anomaly"
 
@@ -255,6 +259,7 @@ class _Series:
     detector: Detector
     last_ts: int
     dirty: bool = False
+    used: int = 0  # the round that last scored it
 
 
 @dataclass
@@ -294,7 +299,10 @@ def _new_readings(device_id: int, quantity_id: int, after: int, limit: int) -> t
 
 
 class AnomalyWatch:
-    """The anomaly detectors of every watched series, kept in memory between rounds and checkpointed."""
+    """The anomaly detectors of every watched series, kept in memory between rounds and checkpointed. At most
+    ``max_series`` stay in memory (a detector with full windows holds 2-3 MB): after a round, the series scored
+    least recently are checkpointed and put to rest, and loaded again from their checkpoint when they have new
+    readings (30-65 ms each), scoring exactly as if they had stayed."""
 
     def __init__(
         self,
@@ -302,8 +310,12 @@ class AnomalyWatch:
         *,
         partition: tuple[int, int] | None = None,
         housekeeping: bool = True,
+        max_series: int | None = None,
     ) -> None:
         self.series: dict[tuple[int, int], _Series] = {}
+        self.resting: dict[tuple[int, int], int] = {}  # series put to rest -> the newest second they scored
+        self.max_series = max_series if max_series is not None else MAX_SERIES
+        self.rounds = 0
         self.last_checkpoint = time.monotonic()
         self.device_ids = device_ids  # None: every device whose type has an anomaly profile
         # (k, n): this watch scores the devices whose id is k modulo n (one of n worker processes)
@@ -336,6 +348,7 @@ class AnomalyWatch:
         s = self.series.get(key)
         if s is not None:
             return s
+        self.resting.pop(key, None)
         stored = SeriesState.objects.filter(device_id=key[0], quantity_id=key[1], detector=ANOMALY).first()
         detector: Detector | None = None
         last = -1
@@ -359,14 +372,19 @@ class AnomalyWatch:
         started = time.monotonic()
         report = DetectionReport()
         alert_signal = None
+        self.rounds += 1
         for dev_id, qid, code, profile, newest in self._watched():
             key = (dev_id, qid)
             known = self.series.get(key)
-            if newest is None or (known is not None and newest <= known.last_ts):
+            seen = known.last_ts if known is not None else self.resting.get(key)
+            if newest is None or (seen is not None and newest <= seen):
                 continue
             s = self._get(key, profile)
+            s.used = self.rounds
             ts, values = _new_readings(dev_id, qid, s.last_ts, limit)
             if not len(ts):
+                if known is None:  # loaded for nothing (a quantity this device does not report): back to rest
+                    self.resting[key] = self.series.pop(key).last_ts
                 continue
             report.series += 1
             report.readings += len(ts)
@@ -410,8 +428,19 @@ class AnomalyWatch:
             report.hours = rollup_refresh()
         if time.monotonic() - self.last_checkpoint >= CHECKPOINT_SECONDS:
             self.checkpoint()
+        if len(self.series) > self.max_series:
+            self.rest()
         report.seconds = time.monotonic() - started
         return report
+
+    def rest(self) -> int:
+        """Checkpoint, then drop from memory the series scored least recently, down to ``max_series``."""
+        self.checkpoint()
+        by_use = sorted(self.series, key=lambda k: self.series[k].used)
+        dropped = by_use[: max(0, len(self.series) - self.max_series)]
+        for key in dropped:
+            self.resting[key] = self.series.pop(key).last_ts
+        return len(dropped)
 
     def checkpoint(self) -> int:
         """Write the state of every series scored since the last checkpoint."""
@@ -493,11 +522,14 @@ def run_detection(
     interval: float = 5.0,
     write: Callable[[str], None] = print,
     partition: tuple[int, int] | None = None,
+    max_series: int | None = None,
 ) -> None:
     """``shizhi sensing detect``: one round, or with ``follow`` a round every ``interval`` seconds until stopped.
     With ``partition`` (k, n) this process scores the devices whose id is k modulo n; worker 0 also marks silent
     devices offline and refreshes the rollups (``shizhi sensing detect --workers n`` starts the n processes)."""
-    watch = AnomalyWatch(partition=partition, housekeeping=partition is None or partition[0] == 0)
+    watch = AnomalyWatch(
+        partition=partition, housekeeping=partition is None or partition[0] == 0, max_series=max_series
+    )
     prefix = f"[{partition[0] + 1}/{partition[1]}] " if partition else ""
     try:
         while True:

@@ -218,6 +218,44 @@ def test_detect_pending_round(site: Site) -> None:
     assert again.readings == 0
 
 
+def test_a_watch_keeps_at_most_max_series_in_memory_and_scores_alike(site: Site) -> None:
+    ingest(seasonal(200))
+    ingest(water([3 + (i % 7) / 10 for i in range(200)]))
+    DeviceType.objects.filter(code="water_level").update(anomaly_profile="default")
+    no2 = (site.air.pk, site.quantity(site.air, "no2").pk)
+    level = (site.water.pk, site.quantity(site.water, "level").pk)
+    alone = AnomalyWatch()
+    alone.run_once(now=NOW)
+    assert set(alone.series) == {no2, level}  # quantities without readings do not stay in memory
+    SeriesState.objects.all().delete()
+
+    small = AnomalyWatch(max_series=1)
+    small.run_once(now=NOW)
+    assert len(small.series) == 1
+    rested = ({no2, level} - set(small.series)).pop()
+    assert small.resting[rested] == alone.series[rested].last_ts
+    assert SeriesState.objects.filter(device_id=rested[0], quantity_id=rested[1]).exists()
+    small.run_once(now=NOW)  # nothing new: nothing is loaded back
+    assert rested not in small.series
+
+    # new readings for both: the rested series comes back from its checkpoint and scores as if it had stayed
+    ingest(seasonal(30, 200, spike_at=215))
+    ingest(water([3 + (i % 7) / 10 for i in range(200, 230)], start=T0 + 200 * 300))
+    small.run_once(now=NOW)
+    small.rest()
+    small.checkpoint()
+    states = {
+        (d, q): st
+        for d, q, st in SeriesState.objects.filter(detector="anomaly").values_list(
+            "device_id", "quantity_id", "state"
+        )
+    }
+    alone.run_once(now=NOW)
+    assert set(states) == {no2, level}
+    assert states == {k: s.detector.state() for k, s in alone.series.items()}
+    assert states[no2]["data"]["n"] == 230
+
+
 def test_workers_share_the_devices_and_score_as_one(site: Site) -> None:
     from shizhi.sensing.models import HourlyRollup
 

@@ -4,7 +4,7 @@
         [--batch 2000] [--wait-ms 200] [--report 10] [--inflight 10000] [--session-expiry 604800] [--no-detect]
     shizhi sensing replay FILE... [--format auto|csv|ndjson|beijing] [--speed X] [--via direct|http|mqtt]
         [--url URL] [--token T] [--batch 1000] [--start T] [--end T] [--limit N] [--no-detect] [--json OUT]
-    shizhi sensing detect [--follow] [--interval 60] [--workers N]
+    shizhi sensing detect [--follow] [--interval 60] [--workers N] [--max-series 2000]
 
 Each action is a :class:`Action` in :data:`ACTIONS` (name, help, arguments, handler): add one there to add a
 subcommand. The work is in :mod:`shizhi.sensing.mqtt`, :mod:`shizhi.sensing.replay` and
@@ -269,6 +269,12 @@ def _detect_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers", type=int, default=1, help="并行检测进程数：按设备分片，每个进程一个CPU核（默认 1）"
     )
+    p.add_argument(
+        "--max-series",
+        type=int,
+        default=None,
+        help="内存中保留的序列检测器上限，其余存入检查点、有新读数时再载入（默认 2000，或 SHIZHI_SENSING_MAX_SERIES）",
+    )
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # "k/n": one worker of --workers n
 
 
@@ -281,6 +287,8 @@ def _detect(cmd: BaseCommand, o: dict[str, Any]) -> None:
         raise CommandError("--interval 须为正数")
     if o["workers"] < 1:
         raise CommandError("--workers 须为正整数")
+    if o["max_series"] is not None and o["max_series"] < 1:
+        raise CommandError("--max-series 须为正整数")
     if o["workers"] > 1 and not o["worker"]:
         _detect_workers(cmd, o)
         return
@@ -305,6 +313,7 @@ def _detect(cmd: BaseCommand, o: dict[str, Any]) -> None:
                 interval=o["interval"],
                 write=lambda line: cmd.stdout.write(line),
                 partition=partition,
+                max_series=o["max_series"],
             )
     except KeyboardInterrupt:
         cmd.stdout.write("预警检测已停止")
@@ -321,6 +330,8 @@ def _detect_workers(cmd: BaseCommand, o: dict[str, Any]) -> None:
     base = [sys.executable, "-m", "shizhi", "sensing", "detect", "--interval", str(o["interval"])]
     if o["follow"]:
         base.append("--follow")
+    if o["max_series"] is not None:
+        base += ["--max-series", str(o["max_series"])]
     procs = [subprocess.Popen([*base, "--worker", f"{k}/{n}"]) for k in range(n)]
     try:
         codes = [p.wait() for p in procs]
