@@ -736,6 +736,9 @@ def _load_device_last(ids: list[int]) -> None:
             last[d] = newest
 
 
+_PG_STAGE = "shizhi_reading_stage"  # a temporary table of the session (PostgreSQL)
+
+
 def _insert(cur: Any, table: str, rows: list[tuple[int, int, int, float]]) -> int:
     if connection.vendor == "sqlite":
         raw = connection.connection
@@ -744,11 +747,26 @@ def _insert(cur: Any, table: str, rows: list[tuple[int, int, int, float]]) -> in
             f"INSERT OR IGNORE INTO {table} (device_id, quantity_id, ts, value) VALUES (?, ?, ?, ?)", rows
         )
         return int(raw.total_changes - before)
-    cur.executemany(
-        f"INSERT INTO {table} (device_id, quantity_id, ts, value) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        rows,
-    )
-    return int(cur.rowcount)
+    # PostgreSQL: COPY (binary) into a temporary table, then one INSERT ... SELECT that skips what is stored;
+    # psycopg's executemany of INSERTs runs at about a tenth of the speed.
+    with connection.connection.cursor() as c:
+        c.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_PG_STAGE} (device_id bigint, quantity_id bigint, ts bigint, "
+            "value double precision) ON COMMIT DELETE ROWS"
+        )
+        with c.copy(
+            f"COPY {_PG_STAGE} (device_id, quantity_id, ts, value) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "int8", "int8", "float8"])
+            for row in rows:
+                copy.write_row(row)
+        c.execute(
+            f"INSERT INTO {table} (device_id, quantity_id, ts, value) "
+            f"SELECT device_id, quantity_id, ts, value FROM {_PG_STAGE} ON CONFLICT DO NOTHING"
+        )
+        inserted = c.rowcount
+        c.execute(f"DELETE FROM {_PG_STAGE}")
+    return int(inserted)
 
 
 def _quarantine(rejects: list[_Reject], source: str, now: datetime) -> None:
