@@ -44,10 +44,11 @@ from typing import Any, ClassVar
 
 from shizhi.warning.detectors.base import Detector, Score, Timestamp, epoch_seconds, local_clock
 from shizhi.warning.detectors.rolling import (
-    _LITTLE,
     RollingWindow,
     TailCalibrator,
     TwoSidedTail,
+    decode_f64,
+    encode_f64,
     tail_probability,
 )
 
@@ -825,20 +826,12 @@ def _slot_values(values: list[Any]) -> list[tuple[int, float]]:
 
 
 def _window_state(w: tuple[int, bytes, float]) -> dict[str, Any]:
-    import base64
-
     size, raw, total = w
-    if not _LITTLE:  # pragma: no cover - big-endian platforms only
-        raw = _swap(raw)
-    return {"size": size, "f64": base64.b64encode(raw).decode("ascii"), "sum": total}
+    return {"size": size, "f64": encode_f64(raw), "sum": total}
 
 
 def _window_tuple(state: dict[str, Any]) -> tuple[int, bytes, float]:
-    import base64
-
-    raw = base64.b64decode(state["f64"], validate=True)
-    if not _LITTLE:  # pragma: no cover
-        raw = _swap(raw)
+    raw = decode_f64(state["f64"])
     size = state["size"]
     if (
         isinstance(size, bool)
@@ -849,12 +842,3 @@ def _window_tuple(state: dict[str, Any]) -> tuple[int, bytes, float]:
     ):
         raise ValueError(f"a window of {len(raw)} bytes does not fit a size of {size!r}")
     return size, raw, float(state["sum"])
-
-
-def _swap(raw: bytes) -> bytes:  # pragma: no cover - big-endian platforms only
-    from array import array
-
-    a = array("d")
-    a.frombytes(raw)
-    a.byteswap()
-    return a.tobytes()

@@ -16,10 +16,23 @@ from typing import Any
 _LITTLE = array("H", [1]).tobytes() == b"\x01\x00"
 
 
-def _swapped(packed: array) -> bytes:  # pragma: no cover - big-endian platforms only
-    copy = array("d", packed)
+def _byteswapped(raw: bytes) -> bytes:  # pragma: no cover - big-endian platforms only
+    copy = array("d")
+    copy.frombytes(raw)
     copy.byteswap()
     return copy.tobytes()
+
+
+def encode_f64(raw: bytes) -> str:
+    """float64 values in this machine's byte order -> little-endian float64 in base64 (how windows are stored:
+    exact, and about half the size of a JSON list)."""
+    return base64.b64encode(raw if _LITTLE else _byteswapped(raw)).decode("ascii")
+
+
+def decode_f64(text: str) -> bytes:
+    """The inverse of :func:`encode_f64`: float64 values in this machine's byte order."""
+    raw = base64.b64decode(text, validate=True)
+    return raw if _LITTLE else _byteswapped(raw)
 
 
 class RollingWindow:
@@ -75,20 +88,16 @@ class RollingWindow:
         return bisect_right(self._sorted, x)
 
     def state(self) -> dict[str, Any]:
-        # The values as little-endian float64 in base64: exact, and about half the size of a JSON list.
         packed = array("d", self.values)
         if packed.itemsize != 8:  # pragma: no cover - every supported platform has 8-byte doubles
             raise RuntimeError("float64 expected")
-        raw = packed.tobytes() if _LITTLE else _swapped(packed)
-        return {"size": self.size, "f64": base64.b64encode(raw).decode("ascii"), "sum": self._sum}
+        return {"size": self.size, "f64": encode_f64(packed.tobytes()), "sum": self._sum}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> RollingWindow:
         w = cls(int(state["size"]))
         packed = array("d")
-        packed.frombytes(base64.b64decode(state["f64"]))
-        if not _LITTLE:  # pragma: no cover
-            packed.byteswap()
+        packed.frombytes(decode_f64(state["f64"]))
         for v in packed:
             w.add(v)
         # Re-adding the values rebuilds the running sum only up to rounding (the uninterrupted window also
